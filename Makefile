@@ -1,0 +1,33 @@
+# The two commands of README.md: `make run` and `make test`. Everything they need is
+# installed here, from requirements.txt, into .venv.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint migrate
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+# Embedded default: SQLite and a filesystem broker in var/, demo data, web + worker + scheduler.
+run: migrate
+	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/honcho start
+
+# The whole suite against whatever DATABASE_URL / REDIS_URL say (SQLite and the
+# filesystem broker when unset). Tests keep their own var/ so a running demo is untouched.
+test: install
+	CLMSITE_VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .

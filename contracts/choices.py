@@ -1,0 +1,143 @@
+"""Every enumerated value of the domain, one class per field (SPEC §3).
+
+Code refers to ``ContractStatus.EXECUTED``, never to the string. The stored values are the
+ERP's own spellings, so that the API and the compatibility face can pass them through.
+"""
+
+from django.db import models
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "Draft", "Draft"
+    WAITING_FOR_APPROVAL = "WaitingForApproval", "Waiting for approval"
+    APPROVED = "Approved", "Approved"
+    REJECTED = "Rejected", "Rejected"
+    WAITING_FOR_SIGNATURES = "WaitingForSignatures", "Waiting for signatures"
+    WAITING_FOR_EXTERNAL_SIGNATURES = "WaitingForExternalSignatures", "Waiting for external signatures"
+    WAITING_FOR_INTERNAL_SIGNATURES = "WaitingForInternalSignatures", "Waiting for internal signatures"
+    EXECUTED = "Executed", "Executed"
+    TERMINATED = "Terminated", "Terminated"
+    EXPIRED = "Expired", "Expired"
+    ON_HOLD = "OnHold", "On hold"
+    CANCELLED = "Cancelled", "Cancelled"
+    WAITING_FOR_REVIEW = "WaitingForReview", "Waiting for review"
+    REVIEWED = "Reviewed", "Reviewed"
+
+    @classmethod
+    def colour(cls, value: str) -> str:
+        """The badge colour a status is shown with in lists and on the dashboard."""
+        return _CONTRACT_STATUS_COLOURS.get(value, "grey")
+
+
+_CONTRACT_STATUS_COLOURS = {
+    ContractStatus.DRAFT: "grey",
+    ContractStatus.WAITING_FOR_APPROVAL: "amber",
+    ContractStatus.APPROVED: "teal",
+    ContractStatus.REJECTED: "red",
+    ContractStatus.WAITING_FOR_SIGNATURES: "blue",
+    ContractStatus.WAITING_FOR_EXTERNAL_SIGNATURES: "blue",
+    ContractStatus.WAITING_FOR_INTERNAL_SIGNATURES: "blue",
+    ContractStatus.EXECUTED: "green",
+    ContractStatus.TERMINATED: "red",
+    ContractStatus.EXPIRED: "dark",
+    ContractStatus.ON_HOLD: "amber",
+    ContractStatus.CANCELLED: "dark",
+    ContractStatus.WAITING_FOR_REVIEW: "purple",
+    ContractStatus.REVIEWED: "teal",
+}
+
+
+class AccountType(models.TextChoices):
+    VENDOR = "Vend", "Vendor"
+    CUSTOMER = "Cust", "Customer"
+    PARTY = "Party", "Party"
+
+
+class RenewalType(models.TextChoices):
+    NONE = "None", "No renewal"
+    AUTOMATIC = "Automatic", "Renews automatically"
+    OPTIONAL = "Optional", "Renewal by option"
+    EVERGREEN = "Evergreen", "Evergreen"
+
+
+class ContractFlowName(models.TextChoices):
+    """The flows that ship. Further flows are registered by name (connectors.flows)."""
+
+    PURCHASE_AGREEMENT = "purchase_agreement", "Purchase agreement (deep)"
+    LIGHTWEIGHT = "lightweight", "Lightweight (All contracts only)"
+
+
+class AgreementOwnership(models.TextChoices):
+    SCM = "SCM", "Supply Chain Management"
+    CLM = "CLM", "External contract management"
+
+
+class AgreementStatus(models.TextChoices):
+    ON_HOLD = "OnHold", "On hold"
+    EFFECTIVE = "Effective", "Effective"
+    CLOSED = "Closed", "Closed"
+
+
+class CommitmentType(models.TextChoices):
+    PRODUCT_QUANTITY = "ProductQuantity", "Product quantity commitment"
+    PRODUCT_VOLUME = "ProductVolume", "Product value commitment"
+    PRODUCT_CATEGORY = "ProductCategory", "Product category value commitment"
+    PRODUCT_ROOT_CATEGORY = "ProductRootCategory", "Value commitment"
+
+    @classmethod
+    def needs_item(cls, value: str) -> bool:
+        return value in (cls.PRODUCT_QUANTITY, cls.PRODUCT_VOLUME)
+
+    @classmethod
+    def needs_category(cls, value: str) -> bool:
+        return value in (cls.PRODUCT_CATEGORY, cls.PRODUCT_ROOT_CATEGORY)
+
+    @classmethod
+    def is_quantity(cls, value: str) -> bool:
+        return value == cls.PRODUCT_QUANTITY
+
+
+class LineMatchingPolicy(models.TextChoices):
+    NOT_REQUIRED = "NotRequired", "Not required"
+    TWO_WAY = "TwoWay", "Two-way matching"
+    THREE_WAY = "ThreeWay", "Three-way matching"
+
+
+class HandshakeStatus(models.TextChoices):
+    """Establishment and configuration status of a connection (SPEC §3.5)."""
+
+    NOT_STARTED = "NotStarted", "Not started"
+    SUCCESS = "Success", "Success"
+    ERROR = "Error", "Error"
+
+
+class ConnectionStatus(models.TextChoices):
+    """What a connection is shown as, derived from its two handshake statuses."""
+
+    NOT_STARTED = "NotStarted", "Not started"
+    ESTABLISHMENT_FAILED = "EstablishmentFailed", "Connection establishment failed"
+    ESTABLISHED = "Established", "Connection established"
+    CONFIGURATION_FAILED = "ConfigurationFailed", "Configuration failed"
+    READY = "Ready", "Ready"
+
+
+class NavigationType(models.TextChoices):
+    NEW_CONTRACT = "NewContract", "New contract"
+    NEW_CONTRACT_FROM_PURCH_AGREEMENT = "NewContractFromPurchAgreement", "New contract from purchase agreement"
+    EDIT_CONTRACT = "EditContract", "Edit contract"
+    AMEND_CONTRACT = "AmendContract", "Amend contract"
+    VIEW_CONTRACT = "ViewContract", "View contract"
+
+
+class NavigationAction(models.TextChoices):
+    OPEN_IN_NEW_TAB = "OpenInNewTab", "Open in a new tab"
+    OPEN_IN_EXISTING_TAB = "OpenInExistingTab", "Open in the existing tab"
+
+
+class ActorKind(models.TextChoices):
+    """Who or what made a change: every record keeps it (SPEC §3)."""
+
+    USER = "user", "User"
+    API_CLIENT = "api_client", "API client"
+    CONNECTOR = "connector", "Connector"
+    SYSTEM = "system", "System"

@@ -1,0 +1,43 @@
+"""Every write of the domain goes through these functions (STYLE.md: business logic in services)."""
+
+from .agreements import (
+    agreement_close,
+    agreement_create,
+    agreement_delete,
+    agreement_find,
+    agreement_prepare,
+    agreement_set_status,
+    agreement_update,
+    agreements_close_expired,
+    line_create,
+    line_delete,
+    line_prepare,
+    line_update,
+)
+from .common import Actor, Problem, ValidationFailed
+from .contracts import ContractUpsertResult, UpsertOutcome, contract_set_status, contract_type_upsert, contract_upsert
+from .references import worker_resolve
+
+__all__ = [
+    "Actor",
+    "ContractUpsertResult",
+    "Problem",
+    "UpsertOutcome",
+    "ValidationFailed",
+    "agreement_close",
+    "agreement_create",
+    "agreement_delete",
+    "agreement_find",
+    "agreement_prepare",
+    "agreement_set_status",
+    "agreement_update",
+    "agreements_close_expired",
+    "contract_set_status",
+    "contract_type_upsert",
+    "contract_upsert",
+    "line_create",
+    "line_delete",
+    "line_prepare",
+    "line_update",
+    "worker_resolve",
+]
