@@ -1,3 +1,4 @@
+from .access import LegalEntityGrant
 from .agreements import (
     CLM_OWNED_EDITABLE_HEADER_FIELDS,
     CLM_OWNED_EDITABLE_LINE_FIELDS,
@@ -43,6 +44,7 @@ __all__ = [
     "Currency",
     "DeliveryTerms",
     "LegalEntity",
+    "LegalEntityGrant",
     "PaymentSchedule",
     "PaymentTerms",
     "ProcurementCategory",
