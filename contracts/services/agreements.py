@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from contracts.choices import AgreementOwnership, AgreementStatus, CommitmentType, ContractStatus
 from contracts.models import (
@@ -195,8 +196,8 @@ def agreement_prepare(
         values["ownership"] = ownership
         if ownership == AgreementOwnership.CLM and current.get("contract") is None and not problems.has("contract_id"):
             problems.add("contract_id", "is required for an agreement created from a CLM contract.", "required")
-        if "agreement_id" in data and str(data["agreement_id"] or "").strip():
-            agreement_id = str(data["agreement_id"]).strip()
+        agreement_id = clean_scalars(PurchaseAgreement, data, ("agreement_id",), problems).get("agreement_id", "")
+        if agreement_id:
             if PurchaseAgreement.objects.filter(legal_entity=entity, agreement_id=agreement_id).exists():
                 problems.add(
                     "agreement_id", f'"{agreement_id}" already exists in legal entity {entity.code}.', "conflict"
@@ -276,7 +277,7 @@ def agreements_close_expired(*, actor: Actor, today: datetime.date | None = None
 
     Run daily by the scheduler; returns how many agreements it closed.
     """
-    today = today or datetime.date.today()
+    today = today or timezone.localdate()
     closed = 0
     candidates = PurchaseAgreement.objects.filter(
         contract__status=ContractStatus.EXPIRED, status__in=[AgreementStatus.ON_HOLD, AgreementStatus.EFFECTIVE]
@@ -289,7 +290,7 @@ def agreements_close_expired(*, actor: Actor, today: datetime.date | None = None
 
 
 def agreement_expiry_passed(agreement: PurchaseAgreement, today: datetime.date | None = None) -> bool:
-    today = today or datetime.date.today()
+    today = today or timezone.localdate()
     expires = agreement.default_expiration_date or (agreement.contract and agreement.contract.expiration_date)
     return bool(expires and expires < today)
 
@@ -325,6 +326,8 @@ def line_prepare(
         _protect_clm_owned(agreement, line, values, CLM_OWNED_EDITABLE_LINE_FIELDS, actor, problems)
 
     line_number = values.get("line_number")
+    if line_number is not None and line_number <= 0:
+        problems.add("line_number", f"{line_number} must be greater than 0.")
     if line is None and PurchaseAgreementLine.objects.filter(agreement=agreement, line_number=line_number).exists():
         problems.add(
             "line_number", f"line {line_number} already exists on agreement {agreement.agreement_id}.", "conflict"
@@ -336,12 +339,20 @@ def line_prepare(
         problems.add("commitment_type", "is required.", "required")
     else:
         _check_commitment_rules(commitment, current, problems)
-    if current.get("unit") is None and commitment == CommitmentType.PRODUCT_QUANTITY and current.get("product"):
+    if (
+        line is None
+        and current.get("unit") is None
+        and CommitmentType.is_quantity(commitment)
+        and current.get("product")
+    ):
         values["unit"] = current.get("product").unit
     for name in NOT_NEGATIVE_LINE_FIELDS:
         value = current.get(name)
         if value is not None and value < 0:
             problems.add(name, f"{value} is negative.", "negative")
+    discount = current.get("line_discount_percentage")
+    if discount is not None and not 0 <= discount <= 100:
+        problems.add("line_discount_percentage", f"{discount} is not between 0 and 100.")
     minimum, maximum = current.get("minimum_release_amount"), current.get("maximum_release_amount")
     if minimum is not None and maximum is not None and maximum < minimum:
         problems.add("maximum_release_amount", f"{maximum} is below the minimum release amount {minimum}.")
@@ -354,7 +365,7 @@ def line_prepare(
     site, warehouse = current.get("receiving_site"), current.get("receiving_warehouse")
     if warehouse is not None and site is not None and warehouse.site_id != site.pk:
         problems.add("receiving_warehouse", f'warehouse "{warehouse.warehouse_id}" is not at site "{site.site_id}".')
-    if warehouse is not None and site is None and "receiving_site" not in data:
+    if line is None and warehouse is not None and site is None and "receiving_site" not in data:
         values["receiving_site"] = warehouse.site
     problems.raise_if_any()
     return values

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
+from django.utils import timezone
 
 from contracts.choices import ActorKind
 from contracts.models import LegalEntity
@@ -95,7 +97,8 @@ def clean_scalars(
 ) -> dict[str, Any]:
     """Converts and checks plain (non-reference) values with the model fields' own rules.
 
-    Text fields take ``None`` as blank; each bad value is reported under its field name.
+    Text fields take ``None`` as blank; date-times without an offset are UTC; each bad
+    value is reported under its field name.
     """
     cleaned = {}
     for name in names:
@@ -113,6 +116,9 @@ def clean_scalars(
             value = ""
         try:
             cleaned[name] = model_field.clean(value, None)
+            if isinstance(cleaned[name], datetime.datetime) and timezone.is_naive(cleaned[name]):
+                # A stamp without an offset is taken as UTC, so that stamps always compare.
+                cleaned[name] = timezone.make_aware(cleaned[name], datetime.UTC)
         except ValidationError as exc:
             problems.add(name, " ".join(exc.messages), "invalid")
         except (TypeError, ValueError, ArithmeticError):

@@ -94,7 +94,11 @@ def contract_upsert(
     elif len(contract_id) > Contract._meta.get_field("contract_id").max_length:
         problems.add("contract_id", "is longer than 60 characters.")
     reject_unknown_keys(data, CONTRACT_INPUT_FIELDS, problems)
-    values = clean_scalars(Contract, data, CONTRACT_SCALAR_FIELDS, problems)
+    scalar_fields = CONTRACT_SCALAR_FIELDS
+    if "status" in data and data["status"] not in ContractStatus.values:
+        problems.found.append(_unknown_status_problem(data["status"]))
+        scalar_fields = tuple(name for name in scalar_fields if name != "status")
+    values = clean_scalars(Contract, data, scalar_fields, problems)
     if entity is None:
         problems.raise_if_any()
 
@@ -119,7 +123,7 @@ def contract_upsert(
                 CURRENCY, data["currency"], legal_entity=entity, field_name="currency", problems=problems
             )
         _resolve_parties(contract, values, entity, problems)
-        _check_dates_and_identity(contract, values, problems)
+        _check_rules(contract, values, problems)
         problems.raise_if_any()
 
         new_status = values.pop("status", None)
@@ -202,12 +206,15 @@ def _unknown_status_problem(status) -> Problem:
 
 
 def _is_stale(contract: Contract, values: Mapping[str, Any]) -> bool:
-    """True when the incoming source stamp is older than the stored one (SPEC §4)."""
+    """True when the incoming source stamp is older than the stored one (SPEC §4).
+
+    Timestamps decide when both sides have different ones; otherwise the sequence does,
+    so a source that sends only a sequence number is protected too.
+    """
     incoming_at = values.get("source_modified_at")
-    if incoming_at is None or contract.source_modified_at is None:
-        return False
-    if incoming_at != contract.source_modified_at:
-        return incoming_at < contract.source_modified_at
+    stored_at = contract.source_modified_at
+    if incoming_at is not None and stored_at is not None and incoming_at != stored_at:
+        return incoming_at < stored_at
     incoming_seq, stored_seq = values.get("source_sequence"), contract.source_sequence
     return incoming_seq is not None and stored_seq is not None and incoming_seq < stored_seq
 
@@ -259,7 +266,10 @@ def _resolve_parties(contract: Contract, values: dict, entity: LegalEntity, prob
         )
 
 
-def _check_dates_and_identity(contract: Contract, values: dict, problems: Problems) -> None:
+def _check_rules(contract: Contract, values: dict, problems: Problems) -> None:
+    value = values.get("value")
+    if value is not None and value < 0:
+        problems.add("value", f"{value} is negative.", "negative")
     effective = values.get("effective_date", contract.effective_date)
     expiration = values.get("expiration_date", contract.expiration_date)
     if effective and expiration and expiration < effective:
