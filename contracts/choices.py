@@ -120,6 +120,19 @@ class ConnectionStatus(models.TextChoices):
     CONFIGURATION_FAILED = "ConfigurationFailed", "Configuration failed"
     READY = "Ready", "Ready"
 
+    @classmethod
+    def colour(cls, value: str) -> str:
+        return _CONNECTION_STATUS_COLOURS.get(value, "grey")
+
+
+_CONNECTION_STATUS_COLOURS = {
+    ConnectionStatus.NOT_STARTED: "grey",
+    ConnectionStatus.ESTABLISHMENT_FAILED: "red",
+    ConnectionStatus.ESTABLISHED: "blue",
+    ConnectionStatus.CONFIGURATION_FAILED: "red",
+    ConnectionStatus.READY: "green",
+}
+
 
 class NavigationType(models.TextChoices):
     NEW_CONTRACT = "NewContract", "New contract"

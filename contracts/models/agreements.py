@@ -38,7 +38,10 @@ class AgreementNumberSequence(models.Model):
     width = models.PositiveSmallIntegerField(default=6)
 
     def __str__(self):
-        return f"{self.legal_entity}: {self.prefix}{self.next_number:0{self.width}d}"
+        return f"{self.legal_entity}: next {self.format(self.next_number)}"
+
+    def format(self, number: int) -> str:
+        return f"{self.prefix}{number:0{self.width}d}"
 
 
 class PurchaseAgreement(LegalEntityScoped):
@@ -231,4 +234,4 @@ class PurchaseAgreementLine(LegalEntityScoped):
         ]
 
     def __str__(self):
-        return f"{self.agreement_id}/{self.line_number}"
+        return f"{self.agreement.agreement_id}/{self.line_number}"

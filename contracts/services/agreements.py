@@ -37,6 +37,7 @@ from contracts.models import (
     UnitOfMeasure,
     Vendor,
     Warehouse,
+    Worker,
 )
 
 from .common import (
@@ -90,9 +91,11 @@ HEADER_WORKERS = {
     "primary_responsible_worker": ("primary_responsible_worker_name", "primary_responsible_worker_email"),
     "secondary_responsible_worker": ("secondary_responsible_worker_name", "secondary_responsible_worker_email"),
 }
+WORKER = Reference(Worker, "personnel_number")
 HEADER_INPUT_FIELDS = (
     *HEADER_SCALARS,
     *HEADER_REFERENCES,
+    *HEADER_WORKERS,
     *(key for pair in HEADER_WORKERS.values() for key in pair),
     "contract_id",
     "contract_legal_entity",
@@ -168,7 +171,11 @@ def agreement_prepare(
         if name in data:
             values[name] = reference_resolve(ref, data[name], legal_entity=entity, field_name=name, problems=problems)
     for name, (name_key, email_key) in HEADER_WORKERS.items():
-        if name_key in data or email_key in data:
+        if name in data:
+            values[name] = reference_resolve(
+                WORKER, data[name], legal_entity=entity, field_name=name, problems=problems
+            )
+        elif name_key in data or email_key in data:
             values[name] = worker_field_resolve(
                 legal_entity=entity,
                 name=str(data.get(name_key) or ""),
@@ -180,15 +187,10 @@ def agreement_prepare(
         values["contract"] = _contract_resolve(data, entity, problems)
 
     current = _Current(agreement, values)
+    vendor = current.get("vendor")
     if agreement is None:
-        if current.get("vendor") is None and not problems.has("vendor"):
-            problems.add("vendor", "is required.", "required")
-        vendor = current.get("vendor")
-        if vendor is not None and current.get("currency") is None and not problems.has("currency"):
-            if vendor.currency_id:
-                values["currency"] = vendor.currency
-            else:
-                problems.add("currency", "is required (the vendor has no default currency).", "required")
+        if vendor is not None and "currency" not in data and vendor.currency_id:
+            values["currency"] = vendor.currency
         if vendor is not None and "invoice_vendor" not in data:
             values["invoice_vendor"] = vendor
         if vendor is not None and "payment_terms" not in data and vendor.payment_terms_id:
@@ -206,7 +208,9 @@ def agreement_prepare(
     else:
         _protect_clm_owned(agreement, agreement, values, CLM_OWNED_EDITABLE_HEADER_FIELDS, actor, problems)
 
-    vendor = current.get("vendor")
+    for name in ("vendor", "currency"):
+        if current.get(name) is None and not problems.has(name):
+            problems.add(name, "is required.", "required")
     if "vendor" in values and vendor is not None and vendor.blocked:
         problems.add("vendor", f'vendor "{vendor.account_number}" is blocked.', "blocked")
     contact = current.get("contact_person")
@@ -517,7 +521,7 @@ def _contract_resolve(data: Mapping[str, Any], entity: LegalEntity, problems: Pr
 def _next_agreement_id(entity: LegalEntity) -> str:
     sequence, _ = AgreementNumberSequence.objects.select_for_update().get_or_create(legal_entity=entity)
     while True:
-        candidate = f"{sequence.prefix}{sequence.next_number:0{sequence.width}d}"
+        candidate = sequence.format(sequence.next_number)
         sequence.next_number += 1
         if not PurchaseAgreement.objects.filter(legal_entity=entity, agreement_id=candidate).exists():
             sequence.save(update_fields=["next_number"])

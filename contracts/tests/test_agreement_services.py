@@ -945,3 +945,25 @@ def test_person_may_edit_everything_on_an_scm_owned_agreement(scm_agreement, per
     line_delete(line=line, actor=person)
     agreement_delete(agreement=scm_agreement, actor=person)
     assert not PurchaseAgreement.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["vendor", "currency"])
+def test_clearing_a_required_reference_of_an_agreement_is_refused(scm_agreement, person, field):
+    with pytest.raises(ValidationFailed) as refused:
+        agreement_update(agreement=scm_agreement, data={field: None}, actor=person)
+
+    assert [(p.field, p.code) for p in refused.value.problems] == [(field, "required")]
+    scm_agreement.refresh_from_db()
+    assert getattr(scm_agreement, f"{field}_id") is not None
+
+
+def test_responsible_worker_can_be_named_by_personnel_number_even_when_names_repeat(scm_agreement, person):
+    twin = factories.WorkerFactory(legal_entity=scm_agreement.legal_entity, name="Alex Kim", email="")
+    factories.WorkerFactory(legal_entity=scm_agreement.legal_entity, name="Alex Kim", email="")
+
+    agreement_update(
+        agreement=scm_agreement, data={"primary_responsible_worker": twin.personnel_number}, actor=person
+    )
+
+    scm_agreement.refresh_from_db()
+    assert scm_agreement.primary_responsible_worker == twin
