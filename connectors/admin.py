@@ -1,15 +1,18 @@
 """Django admin for connections and their navigation links (SPEC §3.5–§3.6, §7)."""
 
-from urllib.parse import urlencode
-
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.http import JsonResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from contracts.admin import TRACKING_FIELDS, TrackedAdmin, status_badge
-from contracts.choices import ConnectionStatus
+from contracts.choices import ConnectionStatus, NavigationType
 
 from .models import Connection, NavigationLink, NavigationLinkParameter
+from .navigation import PLACEHOLDERS, navigation_url, navigation_value_problems, preview_sample
 
 SECRET_FIELDS = ("credentials", "webhook_secrets")
 KEEP_HELP = "Leave blank to keep the current value."
@@ -134,8 +137,33 @@ class ConnectionAdmin(TrackedAdmin):
         return f"{count} (encrypted)" if count else "None"
 
 
+class NavigationLinkParameterForm(forms.ModelForm):
+    """A query-string parameter; its placeholders must be offered for the link's type."""
+
+    def __init__(self, *args, link: NavigationLink | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.link = link
+
+    def clean(self):
+        cleaned_data = super().clean()
+        # The link's form has already put the posted navigation type on the link; an invalid
+        # one is reported there, and judging placeholders against it would only mislead.
+        navigation_type = getattr(self.link, "navigation_type", "")
+        if navigation_type in NavigationType.values and not cleaned_data.get("DELETE"):
+            for problem in navigation_value_problems(navigation_type, cleaned_data.get("value", "")):
+                self.add_error("value", problem)
+        return cleaned_data
+
+
+class NavigationLinkParameterFormSet(forms.BaseInlineFormSet):
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "link": self.instance}
+
+
 class NavigationLinkParameterInline(admin.TabularInline):
     model = NavigationLinkParameter
+    form = NavigationLinkParameterForm
+    formset = NavigationLinkParameterFormSet
     fields = ("key", "value", "position")
     extra = 1
 
@@ -150,12 +178,75 @@ class NavigationLinkAdmin(TrackedAdmin):
     readonly_fields = ("absolute_url_preview",)
     fields = ("connection", "navigation_type", "name", "relative_url", "action", "absolute_url_preview")
 
+    class Media:
+        js = ("connectors/navigation_preview.js",)
+
+    def get_urls(self):
+        opts = self.model._meta
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name=f"{opts.app_label}_{opts.model_name}_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request):
+        """The absolute URL of the link as typed so far (``connection``, ``navigation_type``,
+        ``relative_url`` and paired ``key``/``value`` lists in position order), as JSON."""
+        if not (self.has_view_or_change_permission(request) or self.has_add_permission(request)):
+            raise PermissionDenied
+        link = NavigationLink(
+            connection=Connection.objects.filter(pk=_int_or_none(request.GET.get("connection"))).first(),
+            navigation_type=request.GET.get("navigation_type", ""),
+            relative_url=request.GET.get("relative_url", ""),
+        )
+        parameters = list(zip(request.GET.getlist("key"), request.GET.getlist("value"), strict=False))
+        return JsonResponse(navigation_preview(link, parameters))
+
     @admin.display(description="Absolute URL preview")
     def absolute_url_preview(self, link):
-        if link.pk is None:
-            return "Shown once the link is saved."
-        base = link.connection.effective_navigation_base_url.rstrip("/")
-        url = f"{base}/{link.relative_url.lstrip('/')}"
-        # Placeholders stay readable: they are replaced (and encoded) when a person clicks.
-        query = urlencode([(parameter.key, parameter.value) for parameter in link.parameters.all()], safe="%")
-        return f"{url}?{query}" if query else url
+        parameters = [(p.key, p.value) for p in link.parameters.all()] if link.pk else []
+        preview = navigation_preview(link, parameters)
+        return format_html(
+            '<div class="navigation-preview" data-preview-url="{}">'
+            '<code class="navigation-preview-url">{}</code>'
+            '<div class="help navigation-preview-sample">{}</div>'
+            '<ul class="errorlist navigation-preview-problems">{}</ul>'
+            '<div class="help navigation-preview-placeholders">{}</div>'
+            "</div>",
+            reverse("admin:connectors_navigationlink_preview"),
+            preview["url"],
+            preview["sample"],
+            format_html_join("", "<li>{}</li>", ((problem,) for problem in preview["problems"])),
+            preview["placeholders_help"],
+        )
+
+
+def navigation_preview(link: NavigationLink, parameters: list[tuple[str, str]]) -> dict:
+    """What the preview shows for ``link`` (saved or as typed) with ``parameters``: the URL
+    rendered for a sample record, which record that is, what is wrong so far and which
+    placeholders the link's type offers."""
+    if link.navigation_type not in NavigationType.values:
+        return {"url": "", "sample": "", "problems": ["Choose a navigation type."], "placeholders_help": ""}
+    offered = PLACEHOLDERS[link.navigation_type]
+    placeholders_help = (
+        f"Placeholders offered for this type: {', '.join(offered)}" if offered else "This type offers no placeholders."
+    )
+    problems = [
+        problem for _key, value in parameters for problem in navigation_value_problems(link.navigation_type, value)
+    ]
+    if link.connection_id is None:
+        problems.insert(0, "Choose a connection.")
+        return {"url": "", "sample": "", "problems": problems, "placeholders_help": placeholders_help}
+    sample = preview_sample(connection=link.connection, navigation_type=link.navigation_type)
+    url = navigation_url(
+        link, contract=sample.contract, agreement=sample.agreement, parameters=[(k, v) for k, v in parameters if k]
+    )
+    return {"url": url, "sample": sample.description, "problems": problems, "placeholders_help": placeholders_help}
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

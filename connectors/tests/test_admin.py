@@ -124,10 +124,22 @@ def test_stored_secrets_can_be_removed(admin_client, connection):
 
 
 def test_navigation_link_page_shows_its_parameters_and_the_absolute_url(admin_client, view_link):
+    factories.ContractFactory(connection=view_link.connection, contract_id="CON-1", external_contract_id="ext 1")
+
     page = admin_client.get(admin_url(NavigationLink, "change", view_link.pk))
 
     assert page.context["inline_admin_formsets"][0].formset.queryset.count() == 2
-    assert b"https://clm.example.com/contracts/view?id=%Contract.ExternalContractId%&amp;mode=read+only" in page.content
+    assert b"https://clm.example.com/contracts/view?id=ext%201&amp;mode=read%20only" in page.content
+    assert b"Rendered for contract CON-1 (USMF)." in page.content
+
+
+def test_navigation_link_page_loads_the_preview_script_and_no_inline_script(admin_client, view_link):
+    page = admin_client.get(admin_url(NavigationLink, "change", view_link.pk)).content.decode()
+
+    assert 'src="/static/connectors/navigation_preview.js"' in page
+    assert f'data-preview-url="{reverse("admin:connectors_navigationlink_preview")}"' in page
+    preview = re.search(r'<div class="navigation-preview".*?</div>\s*</div>', page, re.S).group(0)
+    assert "<script" not in preview and "style=" not in preview
 
 
 def test_navigation_link_parameters_are_added_inline(admin_client, connection):
@@ -149,3 +161,173 @@ def test_navigation_link_parameters_are_added_inline(admin_client, connection):
     assert response.status_code == 302
     link = NavigationLink.objects.get(connection=connection, navigation_type="EditContract")
     assert [(p.key, p.value) for p in link.parameters.all()] == [("id", "%Contract.ExternalContractId%")]
+
+
+def link_data(connection, navigation_type="EditContract", **parameter_values) -> dict:
+    """What the add page posts for a link with one parameter per ``key=value``."""
+    data = {
+        "connection": connection.pk,
+        "navigation_type": navigation_type,
+        "name": "Link",
+        "relative_url": "/contracts/open",
+        "action": "OpenInNewTab",
+        "parameters-TOTAL_FORMS": str(len(parameter_values)),
+        "parameters-INITIAL_FORMS": "0",
+    }
+    for index, (key, value) in enumerate(parameter_values.items()):
+        data |= {
+            f"parameters-{index}-key": key,
+            f"parameters-{index}-value": value,
+            f"parameters-{index}-position": index,
+        }
+    return data
+
+
+def parameter_errors(response) -> list[str]:
+    formset = response.context["inline_admin_formsets"][0].formset
+    return [message for form in formset.forms for message in form.errors.get("value", [])]
+
+
+def test_an_unknown_placeholder_is_refused_naming_it_and_the_allowed_ones(admin_client, connection):
+    response = admin_client.post(admin_url(NavigationLink, "add"), link_data(connection, id="C-%Contract.Number%"))
+
+    assert response.status_code == 200
+    assert not NavigationLink.objects.exists()
+    (message,) = parameter_errors(response)
+    assert message.startswith("The placeholder %Contract.Number% is unknown.")
+    assert "Placeholders offered for Edit contract links: %Contract.ContractId%" in message
+    assert "%Contract.Number% is unknown" in response.content.decode()
+
+
+def test_a_placeholder_not_offered_for_the_links_type_is_refused(admin_client, connection):
+    data = link_data(connection, "NewContractFromPurchAgreement", id="%Contract.ExternalContractId%")
+
+    response = admin_client.post(admin_url(NavigationLink, "add"), data)
+
+    (message,) = parameter_errors(response)
+    assert "%Contract.ExternalContractId% is not offered for this navigation type" in message
+    assert "%PurchaseAgreement.PurchaseAgreementId%" in message
+    assert not NavigationLink.objects.exists()
+
+
+def test_changing_the_type_rechecks_the_stored_parameters(admin_client, view_link):
+    data = {
+        **link_data(view_link.connection, "NewContract"),
+        "parameters-TOTAL_FORMS": "2",
+        "parameters-INITIAL_FORMS": "2",
+    }
+    for index, parameter in enumerate(view_link.parameters.all()):
+        data |= {
+            f"parameters-{index}-id": parameter.pk,
+            f"parameters-{index}-link": view_link.pk,
+            f"parameters-{index}-key": parameter.key,
+            f"parameters-{index}-value": parameter.value,
+            f"parameters-{index}-position": parameter.position,
+        }
+
+    response = admin_client.post(admin_url(NavigationLink, "change", view_link.pk), data)
+
+    assert parameter_errors(response) == [
+        "The placeholder %Contract.ExternalContractId% is not offered for this navigation type. "
+        "New contract links offer no placeholders."
+    ]
+    view_link.refresh_from_db()
+    assert view_link.navigation_type == "ViewContract"
+
+
+def test_offered_placeholders_are_saved(admin_client, connection):
+    data = link_data(
+        connection, "ViewContract", ref="C-%Contract.ContractId%-x", pa="%PurchaseAgreement.PurchaseAgreementId%"
+    )
+
+    assert admin_client.post(admin_url(NavigationLink, "add"), data).status_code == 302
+    assert NavigationLink.objects.get().parameters.count() == 2
+
+
+# --- The live preview ---------------------------------------------------------------
+
+
+def preview(client, **query):
+    return client.get(reverse("admin:connectors_navigationlink_preview"), query)
+
+
+def test_preview_renders_the_typed_link_for_the_connections_latest_contract(admin_client, connection):
+    factories.ContractFactory(connection=connection, contract_id="CON-OLD")
+    factories.ContractFactory(connection=connection, contract_id="CON-NEW", external_contract_id="ext ü&1")
+    factories.ContractFactory(connection=factories.ConnectionFactory(name="Other"), contract_id="CON-OTHER")
+
+    response = preview(
+        admin_client,
+        connection=connection.pk,
+        navigation_type="ViewContract",
+        relative_url="contracts/view",
+        key=["id", "label", ""],
+        value=["%Contract.ExternalContractId%", "C-%Contract.ContractId%-x", "ignored"],
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "url": "https://clm.example.com/contracts/view?id=ext%20%C3%BC%261&label=C-CON-NEW-x",
+        "sample": "Rendered for contract CON-NEW (USMF).",
+        "problems": [],
+        "placeholders_help": response.json()["placeholders_help"],
+    }
+    assert "%Contract.ExternalContractId%" in response.json()["placeholders_help"]
+
+
+def test_preview_of_new_from_agreement_uses_the_latest_scm_agreement(admin_client, connection):
+    factories.AgreementFactory(agreement_id="PA-OLD")
+    factories.AgreementFactory(agreement_id="PA-NEW")
+
+    answer = preview(
+        admin_client,
+        connection=connection.pk,
+        navigation_type="NewContractFromPurchAgreement",
+        relative_url="/new",
+        key="pa",
+        value="%PurchaseAgreement.PurchaseAgreementId%",
+    ).json()
+
+    assert answer["url"] == "https://clm.example.com/new?pa=PA-NEW"
+    assert answer["sample"] == "Rendered for purchase agreement PA-NEW (USMF)."
+
+
+def test_preview_falls_back_to_a_built_in_example(admin_client, connection):
+    connection.navigation_base_url = "https://ui.example.com"
+    connection.save()
+
+    answer = preview(
+        admin_client,
+        connection=connection.pk,
+        navigation_type="EditContract",
+        relative_url="/edit",
+        key=["id", "pa"],
+        value=["%Contract.ContractId%", "%PurchaseAgreement.PurchaseAgreementId%"],
+    ).json()
+
+    assert answer["url"] == "https://ui.example.com/edit?id=CON-000123&pa=PA-000123"
+    assert "built-in example" in answer["sample"]
+
+
+def test_preview_reports_refused_placeholders_and_missing_choices(admin_client, connection):
+    refused = preview(
+        admin_client, connection=connection.pk, navigation_type="NewContract", key="id", value="%Contract.ContractId%"
+    ).json()
+    no_connection = preview(admin_client, navigation_type="NewContract").json()
+    no_type = preview(admin_client, connection=connection.pk).json()
+
+    assert refused["problems"][0].startswith("The placeholder %Contract.ContractId% is not offered")
+    assert refused["url"] == "https://clm.example.com/?id=%25Contract.ContractId%25"
+    assert (no_connection["url"], no_connection["problems"]) == ("", ["Choose a connection."])
+    assert (no_type["url"], no_type["problems"]) == ("", ["Choose a navigation type."])
+
+
+def test_preview_is_for_admins_only(client, django_user_model, connection):
+    query = {"connection": connection.pk, "navigation_type": "NewContract"}
+    assert preview(client, **query).status_code == 302
+
+    client.force_login(django_user_model.objects.create_user("buyer"))
+    assert preview(client, **query).status_code == 302
+
+    client.force_login(django_user_model.objects.create_user("clerk", is_staff=True))
+    assert preview(client, **query).status_code == 403
