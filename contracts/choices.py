@@ -77,6 +77,10 @@ class AgreementStatus(models.TextChoices):
     EFFECTIVE = "Effective", "Effective"
     CLOSED = "Closed", "Closed"
 
+    @classmethod
+    def colour(cls, value: str) -> str:
+        return {cls.ON_HOLD: "amber", cls.EFFECTIVE: "green", cls.CLOSED: "dark"}.get(value, "grey")
+
 
 class CommitmentType(models.TextChoices):
     PRODUCT_QUANTITY = "ProductQuantity", "Product quantity commitment"

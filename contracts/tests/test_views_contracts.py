@@ -14,7 +14,8 @@ from contracts.models import ContractStatusChange
 from contracts.tests import factories
 from contracts.tests.test_filtersets import FILTER_CASES, build_catalogue, case_id, fix_today, query
 from contracts.tests.test_selectors import make_user
-from contracts.views import CONTRACT_COLUMNS, MAX_PAGE_SIZE
+from contracts.views import CONTRACT_COLUMNS
+from contracts.views.lists import MAX_PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 

@@ -1,14 +1,13 @@
-"""The browser UI for procurement staff (SPEC §6): thin views over selectors and filtersets."""
+"""All contracts, contract detail and the dashboard (SPEC §6.1, §6.2)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.db.models import Count, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, Q, prefetch_related_objects
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -20,74 +19,10 @@ from contracts import selectors
 from contracts.choices import AgreementStatus, ConnectionStatus, ContractStatus
 from contracts.filtersets import ContractFilterSet
 
+from .lists import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGE_SIZE_CHOICES, page_without_count, positive_int, query_string
+
 VIEW_CONTRACTS_PERMISSION = "contracts.view_contract"
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
-PAGE_SIZE_CHOICES = (25, 50, 100, 200)
 EXPIRING_SOON_DAYS = 30
-AGREEMENT_STATUS_COLOURS = {
-    AgreementStatus.ON_HOLD: "amber",
-    AgreementStatus.EFFECTIVE: "green",
-    AgreementStatus.CLOSED: "dark",
-}
-
-
-# --- Paging without counting ---------------------------------------------------------
-#
-# All contracts may hold millions of rows, and a COUNT(*) of a filtered set costs about as
-# much as reading it. So a page fetches one row more than it shows: that row only says
-# whether a next page exists. Nobody needs "page 7 of 41,230" to move through a list, and an
-# estimate (PostgreSQL's reltuples) would be wrong for any filtered list and does not exist
-# on SQLite. Pages are numbered (offset); deep pages cost more, but a person refines the
-# filters long before that matters.
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: Sequence
-    number: int
-    size: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def start_index(self) -> int:
-        return (self.number - 1) * self.size + 1 if self.rows else 0
-
-    @property
-    def end_index(self) -> int:
-        return self.start_index + len(self.rows) - 1 if self.rows else 0
-
-
-def page_without_count(queryset: QuerySet, *, number: int, size: int) -> Page:
-    offset = (number - 1) * size
-    rows = list(queryset[offset : offset + size + 1])
-    return Page(rows=rows[:size], number=number, size=size, has_next=len(rows) > size)
-
-
-def _positive_int(value: str | None, *, default: int, maximum: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return default
-    return min(number, maximum) if number >= 1 else default
-
-
-def _query_string(query: QueryDict, **changes) -> str:
-    """The current query string with ``changes`` applied; a change to ``None`` removes the key."""
-    query = query.copy()
-    for key, value in changes.items():
-        if value is None:
-            query.pop(key, None)
-        elif isinstance(value, list):
-            query.setlist(key, value)
-        else:
-            query[key] = value
-    encoded = query.urlencode()
-    return f"?{encoded}" if encoded else "?"
 
 
 # --- Access ----------------------------------------------------------------------------
@@ -184,9 +119,9 @@ class ContractListView(ContractAccessMixin, TemplateView):
             query, queryset=selectors.contracts_visible_to(self.request.user), request=self.request
         )
         filterset.is_valid()  # errors are shown next to their field; invalid filters are not applied
-        size = _positive_int(query.get("per_page"), default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        size = positive_int(query.get("per_page"), default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         page = page_without_count(
-            filterset.qs, number=_positive_int(query.get("page"), default=1, maximum=10**6), size=size
+            filterset.qs, number=positive_int(query.get("page"), default=1, maximum=10**6), size=size
         )
         active_filters = _active_filters(filterset, query)
         context.update(
@@ -199,10 +134,10 @@ class ContractListView(ContractAccessMixin, TemplateView):
             panel_filter_count=sum(1 for chip in active_filters if chip.name != "q"),
             # Closed once filters apply: the chips above the table say which; open to show an error.
             filters_open=bool(filterset.form.errors),
-            clear_url=_query_string(QueryDict(), ordering=query.get("ordering"), per_page=query.get("per_page")),
-            previous_url=_query_string(query, page=str(page.number - 1)) if page.has_previous else "",
-            next_url=_query_string(query, page=str(page.number + 1)) if page.has_next else "",
-            first_url=_query_string(query, page=None),
+            clear_url=query_string(QueryDict(), ordering=query.get("ordering"), per_page=query.get("per_page")),
+            previous_url=query_string(query, page=str(page.number - 1)) if page.has_previous else "",
+            next_url=query_string(query, page=str(page.number + 1)) if page.has_next else "",
+            first_url=query_string(query, page=None),
             page_sizes=_page_size_links(query, current=size),
             new_buttons=_new_contract_buttons(),
         )
@@ -213,7 +148,7 @@ class ContractListView(ContractAccessMixin, TemplateView):
 
 def _page_size_links(query: QueryDict, *, current: int) -> list[dict]:
     return [
-        {"size": size, "current": size == current, "url": _query_string(query, per_page=str(size), page=None)}
+        {"size": size, "current": size == current, "url": query_string(query, per_page=str(size), page=None)}
         for size in PAGE_SIZE_CHOICES
     ]
 
@@ -232,7 +167,7 @@ def _column_headers(filterset: ContractFilterSet, query: QueryDict) -> list[dict
                 "column": column,
                 "direction": direction,
                 "next_direction": "descending" if direction == "ascending" else "ascending",
-                "url": _query_string(query, ordering=next_sort, page=None) if column.sort else "",
+                "url": query_string(query, ordering=next_sort, page=None) if column.sort else "",
             }
         )
     return headers
@@ -253,7 +188,7 @@ def _active_filters(filterset: ContractFilterSet, query: QueryDict) -> list[Acti
                     name=name,
                     label=str(field.label),
                     value=_filter_value_label(name, raw, cleaned[name]),
-                    remove_url=_query_string(query, **{name: remaining, "page": None}),
+                    remove_url=query_string(query, **{name: remaining, "page": None}),
                 )
             )
     return chips
@@ -306,7 +241,7 @@ class ContractDetailView(ContractAccessMixin, TemplateView):
                 for change in contract.status_history.all()
             ],
             agreements=[
-                {"agreement": agreement, "colour": AGREEMENT_STATUS_COLOURS.get(agreement.status, "grey")}
+                {"agreement": agreement, "colour": AgreementStatus.colour(agreement.status)}
                 for agreement in contract.agreements.all()
             ],
             connection_colour=ConnectionStatus.colour(connection.status) if connection else "",
