@@ -16,6 +16,13 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# Browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
@@ -26,7 +33,7 @@ run: migrate
 
 # The whole suite against whatever DATABASE_URL / REDIS_URL say (SQLite and the
 # filesystem broker when unset). Tests keep their own var/ so a running demo is untouched.
-test: install
+test: install $(CHROMIUM)
 	CLMSITE_VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
