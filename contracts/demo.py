@@ -31,7 +31,7 @@ from itertools import accumulate
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import models, reset_queries, transaction
+from django.db import connection, models, reset_queries, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -601,6 +601,9 @@ def seed(
             _insert_agreements([agreement_maker.scm_agreement() for _ in batch], agreement_maker.numbers, summary)
         summary.scm_agreements += len(batch)
         reset_queries()
+    # Fresh planner statistics: without them SQLite sorts a whole large table for a list page.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return summary
 
 
@@ -633,7 +636,7 @@ def users_ensure() -> None:
 def _procurement_permissions() -> list[Permission]:
     models_seen = [m._meta.model_name for m in apps.get_app_config("contracts").get_models()]
     codenames = [f"view_{name}" for name in models_seen if name not in NOT_FOR_PROCUREMENT]
-    codenames += [f"{action}_{name}" for name in PROCUREMENT_CHANGES for action in ("add", "change")]
+    codenames += [f"{action}_{name}" for name in PROCUREMENT_CHANGES for action in ("add", "change", "delete")]
     return list(Permission.objects.filter(content_type__app_label="contracts", codename__in=codenames))
 
 
