@@ -8,6 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("contracts/", include("contracts.urls")),
+    path("", include("contracts.urls")),  # /contracts/, /vendors/, …
     path("", DashboardView.as_view(), name="home"),
 ]

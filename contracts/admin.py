@@ -7,17 +7,14 @@ admin meets exactly the rules of the browser UI and the API (SPEC §6.4).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
-from django.core.exceptions import FieldDoesNotExist
 from django.utils.html import format_html
-from django.utils.text import capfirst
 
 from connectors.flows.registry import flow_choices
 from contracts import services
+from contracts.forms import ServiceForm
 from contracts.models import (
     CLM_OWNED_EDITABLE_HEADER_FIELDS,
     CLM_OWNED_EDITABLE_LINE_FIELDS,
@@ -49,7 +46,7 @@ from contracts.models import (
     Warehouse,
     Worker,
 )
-from contracts.services import Actor, ValidationFailed
+from contracts.services import Actor
 from contracts.services.agreements import LINE_INPUT_FIELDS
 
 TRACKING_FIELDS = ("created_at", "modified_at", "changed_by")
@@ -75,55 +72,6 @@ def status_badge(label: str, colour: str):
         BADGE_COLOURS.get(colour, BADGE_COLOURS["grey"]),
         label,
     )
-
-
-def show_problems_on_form(form: forms.BaseForm, failure: ValidationFailed, aliases: Mapping[str, str]) -> None:
-    """Shows a service's problems on a form: each under the field it names when the form
-    has that field (``aliases`` maps service input names to form fields), otherwise above
-    the form, prefixed with the field's name."""
-    for problem in failure.problems:
-        name = aliases.get(problem.field, problem.field)
-        if name in form.fields:
-            form.add_error(name, problem.message)
-        else:
-            form.add_error(None, f"{_field_label(form, name)}: {problem.message}")
-
-
-def _field_label(form: forms.BaseForm, name: str) -> str:
-    try:
-        return capfirst(form._meta.model._meta.get_field(name).verbose_name)
-    except FieldDoesNotExist:
-        return capfirst(name.replace("_", " "))
-
-
-class ServiceForm(forms.ModelForm):
-    """A model form whose rules are a service's: ``clean`` asks the service to check what
-    the person changed (saving nothing) and shows its problems on the form; the admin then
-    saves through the service with ``service_data()``.
-
-    The admin sets ``actor`` per request on the form class it builds for that request.
-    """
-
-    actor: Actor | None = None
-    # Service input names that are not form field names.
-    problem_fields: Mapping[str, str] = {}
-
-    def service_data(self) -> dict:
-        raise NotImplementedError
-
-    def check_with_service(self, data: dict) -> None:
-        raise NotImplementedError
-
-    def clean(self):
-        cleaned_data = super().clean()
-        # Values the fields already refused would only confuse the service; an untouched
-        # form or a line marked for deletion has nothing to check.
-        if not self.errors and self.has_changed() and not cleaned_data.get("DELETE"):
-            try:
-                self.check_with_service(self.service_data())
-            except ValidationFailed as failure:
-                show_problems_on_form(self, failure, self.problem_fields)
-        return cleaned_data
 
 
 def become_saved(obj, saved) -> None:

@@ -17,14 +17,16 @@ from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
 from connectors.models import Connection
-from contracts.choices import ContractStatus
-from contracts.models import Contract, ContractType, LegalEntity
+from contracts.choices import AgreementOwnership, AgreementStatus, ContractStatus
+from contracts.models import Contract, ContractType, LegalEntity, PurchaseAgreement, Vendor
 from contracts.selectors import visible_legal_entities
 
 EXPIRING_WITHIN_MAX_DAYS = 3650
 # Without a chosen sort, the most recently updated first: the index on ``modified_at`` serves
 # it, so the first page of a big list needs no sort of the whole list.
 DEFAULT_CONTRACT_ORDERING = ("-modified_at", "-pk")
+# Agreements by their key, which its unique index serves; agreement ids are numbered in order.
+DEFAULT_AGREEMENT_ORDERING = ("legal_entity_id", "agreement_id")
 YES_NO_ANY = (("", "Any"), ("true", "Yes"), ("false", "No"))
 
 
@@ -178,3 +180,154 @@ class ContractFilterSet(django_filters.FilterSet):
         return queryset.filter(
             expiration_date__gte=today, expiration_date__lte=today + datetime.timedelta(days=int(value))
         )
+
+
+class VendorFilterSet(django_filters.FilterSet):
+    """Vendors (SPEC §6.5): search, filters and sorting, as query parameters.
+
+    ``under_nda`` filters on the annotation of ``selectors.with_nda_standing``: pass a
+    queryset annotated by it.
+    """
+
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        help_text="Account number, name or party number; every word must match.",
+        widget=forms.SearchInput,
+    )
+    legal_entity = NaturalKeyMultipleChoiceFilter(
+        to_field_name="code",
+        queryset=_legal_entity_choices,
+        label="Legal entity",
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+    )
+    under_nda = django_filters.BooleanFilter(label="Under NDA", widget=forms.Select(choices=YES_NO_ANY))
+    blocked = django_filters.BooleanFilter(label="Blocked", widget=forms.Select(choices=YES_NO_ANY))
+    ordering = StableOrderingFilter(
+        fields=(("account_number", "account"), ("name", "name"), ("legal_entity__code", "legal_entity")),
+        label="Sort by",
+    )
+
+    class Meta:
+        model = Vendor
+        fields = []
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("ordering"):
+            queryset = queryset.order_by("legal_entity__code", "account_number", "pk")
+        return queryset
+
+    def search(self, queryset, name, value):
+        for term in value.split():
+            queryset = queryset.filter(
+                Q(account_number__icontains=term) | Q(name__icontains=term) | Q(party_number__icontains=term)
+            )
+        return queryset
+
+
+def date_range_filters(field_name: str, label: str) -> tuple[django_filters.DateFilter, django_filters.DateFilter]:
+    """Two filters on one date field, "<label> from" and "<label> to", both ends included."""
+    return (
+        django_filters.DateFilter(field_name=field_name, lookup_expr="gte", label=f"{label} from", widget=DateInput),
+        django_filters.DateFilter(field_name=field_name, lookup_expr="lte", label=f"{label} to", widget=DateInput),
+    )
+
+
+def legal_entity_filter() -> NaturalKeyMultipleChoiceFilter:
+    """``?legal_entity=USMF&legal_entity=DEMF``, offering only the user's legal entities."""
+    return NaturalKeyMultipleChoiceFilter(
+        field_name="legal_entity",
+        to_field_name="code",
+        queryset=_legal_entity_choices,
+        label="Legal entity",
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+    )
+
+
+class DefaultOrderingFilterSet(django_filters.FilterSet):
+    """A list that comes in ``default_ordering`` until a person chooses a sort."""
+
+    default_ordering: tuple[str, ...] = ("pk",)
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("ordering"):
+            queryset = queryset.order_by(*self.default_ordering)
+        return queryset
+
+
+class AgreementFilterSet(DefaultOrderingFilterSet):
+    """Purchase agreements (SPEC §6.3): search, filters and sorting, as query parameters.
+
+    Like ``ContractFilterSet``, every filter follows a single-valued relation (the vendor,
+    the legal entity, the linked contract), so no filter needs ``DISTINCT``.
+    """
+
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        help_text="Agreement ID, title, vendor, vendor reference or contract ID; every word must match.",
+        widget=forms.SearchInput,
+    )
+    ownership = django_filters.MultipleChoiceFilter(
+        choices=AgreementOwnership.choices, label="Ownership", widget=forms.CheckboxSelectMultiple, distinct=False
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=AgreementStatus.choices, label="Status", widget=forms.CheckboxSelectMultiple, distinct=False
+    )
+    contract_status = django_filters.MultipleChoiceFilter(
+        field_name="contract__status",
+        choices=ContractStatus.choices,
+        label="Contract status",
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+    )
+    vendor = django_filters.CharFilter(
+        field_name="vendor__account_number", lookup_expr="iexact", label="Vendor account", help_text="Account number."
+    )
+    contract_id = django_filters.CharFilter(
+        field_name="contract__contract_id", lookup_expr="iexact", label="Contract ID"
+    )
+    legal_entity = legal_entity_filter()
+    amendment_in_process = django_filters.BooleanFilter(
+        label="Amendment in process", widget=forms.Select(choices=YES_NO_ANY)
+    )
+    effective_from, effective_to = date_range_filters("default_effective_date", "Effective")
+    expiration_from, expiration_to = date_range_filters("default_expiration_date", "Expires")
+    ordering = StableOrderingFilter(
+        fields=(
+            ("agreement_id", "agreement_id"),
+            ("document_title", "title"),
+            ("contract__contract_id", "contract_id"),
+            ("contract__status", "contract_status"),
+            ("ownership", "ownership"),
+            ("status", "status"),
+            ("vendor__account_number", "vendor"),
+            ("legal_entity__code", "legal_entity"),
+            ("default_effective_date", "effective_date"),
+            ("default_expiration_date", "expiration_date"),
+        ),
+        nulls_last=("contract__contract_id", "contract__status", "default_effective_date", "default_expiration_date"),
+        label="Sort by",
+    )
+
+    default_ordering = DEFAULT_AGREEMENT_ORDERING
+
+    class Meta:
+        model = PurchaseAgreement
+        fields = []
+
+    def search(self, queryset, name, value):
+        for term in value.split():
+            queryset = queryset.filter(
+                Q(agreement_id__icontains=term)
+                | Q(document_title__icontains=term)
+                | Q(vendor__account_number__icontains=term)
+                | Q(vendor__name__icontains=term)
+                | Q(vendor_reference__icontains=term)
+                | Q(contract__contract_id__icontains=term)
+            )
+        return queryset

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contracts import models
-from contracts.admin import show_problems_on_form
 from contracts.choices import AgreementOwnership, CommitmentType, ContractStatus
+from contracts.forms import show_problems_on_form
 from contracts.services import Problem, ValidationFailed
 from contracts.tests import factories
 

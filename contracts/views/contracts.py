@@ -1,4 +1,4 @@
-"""All contracts, contract detail and the dashboard (SPEC §6.1, §6.2)."""
+"""All contracts and contract detail (SPEC §6.1, §6.2)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.db.models import Count, Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import QueryDict
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.generic import TemplateView
 
@@ -22,7 +21,6 @@ from contracts.filtersets import ContractFilterSet
 from .lists import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PAGE_SIZE_CHOICES, page_without_count, positive_int, query_string
 
 VIEW_CONTRACTS_PERMISSION = "contracts.view_contract"
-EXPIRING_SOON_DAYS = 30
 
 
 # --- Access ----------------------------------------------------------------------------
@@ -32,50 +30,6 @@ class ContractAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
     """Signed in and allowed to view contracts; which ones is decided by ``contracts.selectors``."""
 
     permission_required = VIEW_CONTRACTS_PERMISSION
-
-
-# --- Dashboard -------------------------------------------------------------------------
-
-
-class DashboardView(LoginRequiredMixin, TemplateView):
-    template_name = "contracts/dashboard.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        user = self.request.user
-        context["can_view_contracts"] = user.has_perm(VIEW_CONTRACTS_PERMISSION)
-        if not context["can_view_contracts"]:
-            return context
-        today = timezone.localdate()
-        expiring_by = today + datetime.timedelta(days=EXPIRING_SOON_DAYS)
-        visible = selectors.contracts_visible_to(user)
-        context["totals"] = visible.aggregate(
-            contracts=Count("pk"),
-            executed=Count("pk", filter=Q(status=ContractStatus.EXECUTED)),
-            expiring_soon=Count(
-                "pk", filter=Q(status=ContractStatus.EXECUTED, expiration_date__range=(today, expiring_by))
-            ),
-            amendments=Count("pk", filter=Q(amendment_in_process=True)),
-        )
-        context["by_status"] = [
-            {
-                "status": row["status"],
-                "label": ContractStatus(row["status"]).label,
-                "colour": ContractStatus.colour(row["status"]),
-                "count": row["count"],
-            }
-            for row in visible.order_by().values("status").annotate(count=Count("pk")).order_by("-count", "status")
-        ]
-        context["expiring_days"] = EXPIRING_SOON_DAYS
-        context["expiring_contracts"] = visible.filter(
-            status=ContractStatus.EXECUTED, expiration_date__range=(today, expiring_by)
-        ).order_by("expiration_date", "pk")[:8]
-        context["connections"] = [
-            {"connection": connection, "colour": ConnectionStatus.colour(connection.status)}
-            for connection in Connection.objects.order_by("name")
-        ]
-        context["legal_entities"] = selectors.visible_legal_entities(user)
-        return context
 
 
 # --- All contracts ---------------------------------------------------------------------

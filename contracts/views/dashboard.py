@@ -1,0 +1,132 @@
+"""The dashboard: where the user's contracts stand, at a glance (SPEC §6).
+
+Every figure is scoped to the user's legal entities and comes from one query per group
+(conditional ``Count`` aggregates), so the page costs the same for ten contracts or ten
+million.
+"""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlencode
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import TemplateView
+
+from connectors.models import Connection
+from contracts import selectors
+from contracts.choices import ConnectionStatus, ContractStatus
+
+from .contracts import VIEW_CONTRACTS_PERMISSION
+
+EXPIRING_WINDOWS = (30, 60, 90)  # days from today; each links to All contracts "expiring within N days"
+EXPIRING_SOON_DAYS = EXPIRING_WINDOWS[0]
+EXPIRING_LIST_SIZE = 8
+TYPE_BAR_COLOUR = "blue"
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    template_name = "contracts/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["can_view_contracts"] = user.has_perm(VIEW_CONTRACTS_PERMISSION)
+        if not context["can_view_contracts"]:
+            return context
+        today = timezone.localdate()
+        visible = selectors.contracts_visible_to(user)
+        figures = visible.aggregate(
+            contracts=Count("pk"),
+            executed=Count("pk", filter=Q(status=ContractStatus.EXECUTED)),
+            amendments=Count("pk", filter=Q(amendment_in_process=True)),
+            **{f"expiring_{days}": Count("pk", filter=_expiring(today, days)) for days in EXPIRING_WINDOWS},
+        )
+        context.update(
+            totals={
+                "contracts": figures["contracts"],
+                "executed": figures["executed"],
+                "expiring_soon": figures[f"expiring_{EXPIRING_SOON_DAYS}"],
+                "amendments": figures["amendments"],
+            },
+            expiring_windows=[
+                {
+                    "days": days,
+                    "count": figures[f"expiring_{days}"],
+                    "url": _list_url(status=ContractStatus.EXECUTED, expiring_within=days, ordering="expiration_date"),
+                }
+                for days in EXPIRING_WINDOWS
+            ],
+            by_status=_by_status(visible),
+            by_type=_by_type(visible),
+            expiring_days=EXPIRING_SOON_DAYS,
+            expiring_contracts=visible.filter(_expiring(today, EXPIRING_SOON_DAYS)).order_by("expiration_date", "pk")[
+                :EXPIRING_LIST_SIZE
+            ],
+            connections=[
+                {"connection": connection, "colour": ConnectionStatus.colour(connection.status)}
+                for connection in Connection.objects.order_by("name")
+            ],
+            legal_entities=selectors.visible_legal_entities(user),
+        )
+        return context
+
+
+def _expiring(today: datetime.date, days: int) -> Q:
+    """Executed and expiring within ``days`` from today: the ``expiring_within`` filter of All contracts."""
+    return Q(
+        status=ContractStatus.EXECUTED,
+        expiration_date__gte=today,
+        expiration_date__lte=today + datetime.timedelta(days=days),
+    )
+
+
+def _by_status(visible: QuerySet) -> list[dict]:
+    rows = visible.order_by().values("status").annotate(count=Count("pk")).order_by("-count", "status")
+    return _with_bar_widths(
+        [
+            {
+                "label": ContractStatus(row["status"]).label,
+                "colour": ContractStatus.colour(row["status"]),
+                "count": row["count"],
+                "url": _list_url(status=row["status"]),
+            }
+            for row in rows
+        ]
+    )
+
+
+def _by_type(visible: QuerySet) -> list[dict]:
+    rows = (
+        visible.order_by()
+        .values("contract_type__name")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "contract_type__name")
+    )
+    return _with_bar_widths(
+        [
+            {
+                "label": row["contract_type__name"],
+                "colour": TYPE_BAR_COLOUR,
+                "count": row["count"],
+                "url": _list_url(type=row["contract_type__name"]),
+            }
+            for row in rows
+        ]
+    )
+
+
+def _with_bar_widths(rows: list[dict]) -> list[dict]:
+    """Adds each row's bar length, in percent of the longest, as text for an SVG attribute
+    (a localized float could print "37,5")."""
+    largest = max((row["count"] for row in rows), default=0)
+    for row in rows:
+        row["width"] = f"{100 * row['count'] / largest:.1f}" if largest else "0"
+    return rows
+
+
+def _list_url(**params) -> str:
+    return f"{reverse('contracts:list')}?{urlencode(params)}"
