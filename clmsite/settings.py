@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_celery_beat",
     "contracts",
@@ -165,6 +167,46 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+
+# --- REST API (SPEC §8; docs/api.md) ------------------------------------------------
+
+REST_FRAMEWORK = {
+    # API keys of service clients first; people use their browser session. Nothing is anonymous.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "contracts.api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "contracts.api.errors.api_exception_handler",
+    "URL_FORMAT_OVERRIDE": "format",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "clmsite API",
+    "DESCRIPTION": "Contracts, contract types, purchase agreements and lines pushed by the CLM, validation without "
+    "saving. Every list is scoped to legal entities (legal_entity=… or cross_company=true). See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the sidecar package's static files: no CDN (SPEC §8.1).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ContractStatusEnum": "contracts.choices.ContractStatus",
+        "AgreementStatusEnum": "contracts.choices.AgreementStatus",
+        "AgreementOwnershipEnum": "contracts.choices.AgreementOwnership",
+        "CommitmentTypeEnum": "contracts.choices.CommitmentType",
+        "AccountTypeEnum": "contracts.choices.AccountType",
+        "RenewalTypeEnum": "contracts.choices.RenewalType",
+        "LineMatchingPolicyEnum": "contracts.choices.LineMatchingPolicy",
+    },
+}
 
 # --- Logging ----------------------------------------------------------------------
 

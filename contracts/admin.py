@@ -8,7 +8,7 @@ admin meets exactly the rules of the browser UI and the API (SPEC §6.4).
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.utils.html import format_html
 
@@ -19,6 +19,7 @@ from contracts.models import (
     CLM_OWNED_EDITABLE_HEADER_FIELDS,
     CLM_OWNED_EDITABLE_LINE_FIELDS,
     AgreementNumberSequence,
+    ApiClient,
     BuyerGroup,
     CashDiscount,
     ContactPerson,
@@ -672,3 +673,87 @@ class PurchaseAgreementAdmin(admin.ModelAdmin):
 class AgreementNumberSequenceAdmin(admin.ModelAdmin):
     list_display = ("legal_entity", "prefix", "next_number", "width")
     list_select_related = ("legal_entity",)
+
+
+# --- API clients (SPEC §2, §8.1) ----------------------------------------------------------
+
+
+def show_key_once(request, client: ApiClient, key: str) -> None:
+    """The only time a key is shown: it is stored as a hash and cannot be read back."""
+    messages.warning(
+        request,
+        format_html(
+            "API key for <strong>{}</strong>: <code>{}</code> — copy it now; it will not be shown again.",
+            client.name,
+            key,
+        ),
+    )
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "key_prefix",
+        "role",
+        "entities",
+        "is_active",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("role", "is_active", "cross_company", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "key_prefix")
+    filter_horizontal = ("legal_entities",)
+    fields = (
+        "name",
+        "role",
+        "legal_entities",
+        "cross_company",
+        "connection",
+        "is_active",
+        "key_prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    readonly_fields = ("key_prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ("rotate_keys", "revoke_keys")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("legal_entities")
+
+    @admin.display(description="Legal entities")
+    def entities(self, client):
+        if client.cross_company:
+            return "All (cross-company)"
+        return ", ".join(entity.code for entity in client.legal_entities.all()) or "—"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        client, key = services.api_client_create(
+            name=form.cleaned_data["name"],
+            role=form.cleaned_data["role"],
+            legal_entities=form.cleaned_data["legal_entities"],
+            cross_company=form.cleaned_data["cross_company"],
+            connection=form.cleaned_data["connection"],
+            actor=Actor.for_user(request.user),
+        )
+        if not form.cleaned_data["is_active"]:
+            ApiClient.objects.filter(pk=client.pk).update(is_active=False)
+        become_saved(obj, client)
+        show_key_once(request, client, key)
+
+    @admin.action(description="Rotate the key of the selected clients (shows each new key once)")
+    def rotate_keys(self, request, queryset):
+        actor = Actor.for_user(request.user)
+        for client in queryset:
+            show_key_once(request, client, services.api_client_rotate_key(client=client, actor=actor))
+
+    @admin.action(description="Revoke the key of the selected clients")
+    def revoke_keys(self, request, queryset):
+        actor = Actor.for_user(request.user)
+        for client in queryset:
+            services.api_client_revoke(client=client, actor=actor)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)

@@ -158,3 +158,10 @@ class ActorKind(models.TextChoices):
     API_CLIENT = "api_client", "API client"
     CONNECTOR = "connector", "Connector"
     SYSTEM = "system", "System"
+
+
+class ApiClientRole(models.TextChoices):
+    """What an API client may do (SPEC §2, §8.1); its legal entities say where."""
+
+    CLM_INTEGRATION = "clm_integration", "CLM integration (reads and writes, acts for the CLM)"
+    READ_ONLY = "read_only", "Read only"

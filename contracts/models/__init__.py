@@ -1,4 +1,4 @@
-from .access import LegalEntityGrant
+from .access import ApiClient, LegalEntityGrant
 from .agreements import (
     CLM_OWNED_EDITABLE_HEADER_FIELDS,
     CLM_OWNED_EDITABLE_LINE_FIELDS,
@@ -6,6 +6,7 @@ from .agreements import (
     PurchaseAgreement,
     PurchaseAgreementLine,
 )
+from .api import IdempotencyRecord
 from .contracts import Contract, ContractStatusChange, ContractType
 from .masterdata import (
     BuyerGroup,
@@ -34,6 +35,7 @@ __all__ = [
     "CLM_OWNED_EDITABLE_HEADER_FIELDS",
     "CLM_OWNED_EDITABLE_LINE_FIELDS",
     "AgreementNumberSequence",
+    "ApiClient",
     "BuyerGroup",
     "CashDiscount",
     "ContactPerson",
@@ -43,6 +45,7 @@ __all__ = [
     "Country",
     "Currency",
     "DeliveryTerms",
+    "IdempotencyRecord",
     "LegalEntity",
     "LegalEntityGrant",
     "PaymentSchedule",

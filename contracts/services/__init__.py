@@ -14,8 +14,19 @@ from .agreements import (
     line_prepare,
     line_update,
 )
+from .api_clients import api_client_authenticate, api_client_create, api_client_revoke, api_client_rotate_key
 from .common import Actor, Problem, ValidationFailed
-from .contracts import ContractUpsertResult, UpsertOutcome, contract_set_status, contract_type_upsert, contract_upsert
+from .contracts import (
+    ContractUpsertResult,
+    UpsertOutcome,
+    contract_create,
+    contract_delete,
+    contract_set_status,
+    contract_type_create,
+    contract_type_delete,
+    contract_type_upsert,
+    contract_upsert,
+)
 from .references import worker_resolve
 
 __all__ = [
@@ -32,7 +43,15 @@ __all__ = [
     "agreement_set_status",
     "agreement_update",
     "agreements_close_expired",
+    "api_client_authenticate",
+    "api_client_create",
+    "api_client_revoke",
+    "api_client_rotate_key",
+    "contract_create",
+    "contract_delete",
     "contract_set_status",
+    "contract_type_create",
+    "contract_type_delete",
     "contract_type_upsert",
     "contract_upsert",
     "line_create",

@@ -293,3 +293,56 @@ def _apply_flow(contract: Contract, *, previous_status: str | None, actor: Actor
     from connectors.flows.registry import flow_for
 
     flow_for(contract.contract_type.flow).apply(contract, previous_status=previous_status, actor=actor)
+
+
+def contract_create(
+    *,
+    legal_entity: LegalEntity | str,
+    contract_id: str,
+    data: Mapping[str, Any],
+    actor: Actor,
+    connection=None,
+) -> ContractUpsertResult:
+    """Like :func:`contract_upsert`, but refuses (code ``conflict``) a contract that exists."""
+    with transaction.atomic():
+        entity = legal_entity_get(legal_entity)
+        contract_id = (contract_id or "").strip()
+        if Contract.objects.filter(legal_entity=entity, contract_id=contract_id).exists():
+            message = f'contract "{contract_id}" already exists in legal entity {entity.code}.'
+            raise ValidationFailed([Problem("contract_id", message, "conflict")])
+        return contract_upsert(
+            legal_entity=entity, contract_id=contract_id, data=data, actor=actor, connection=connection
+        )
+
+
+def contract_delete(*, contract: Contract, actor: Actor) -> None:
+    """Deletes a contract and its status history; refused (code ``in_use``) while a purchase
+    agreement references it, because the agreement would lose its link to the CLM."""
+    agreements = contract.agreements.select_related("legal_entity").order_by("legal_entity__code", "agreement_id")
+    agreements = list(agreements[:5])
+    if agreements:
+        named = ", ".join(f"{agreement.agreement_id} ({agreement.legal_entity.code})" for agreement in agreements)
+        raise ValidationFailed(
+            [Problem("contract_id", f"is referenced by purchase agreement(s) {named}; it cannot be deleted.", "in_use")]
+        )
+    contract.delete()
+
+
+def contract_type_create(
+    *, name: str, actor: Actor, description: str | None = None, flow: str | None = None, is_active: bool | None = None
+) -> ContractType:
+    """Like :func:`contract_type_upsert`, but refuses (code ``conflict``) a type that exists."""
+    name = (name or "").strip()
+    if name and ContractType.objects.filter(name=name).exists():
+        raise ValidationFailed([Problem("name", f'contract type "{name}" already exists.', "conflict")])
+    return contract_type_upsert(name=name, actor=actor, description=description, flow=flow, is_active=is_active)
+
+
+def contract_type_delete(*, contract_type: ContractType, actor: Actor) -> None:
+    """Deletes a contract type; refused (code ``in_use``) while any contract is of that type."""
+    in_use = contract_type.contracts.count()
+    if in_use:
+        raise ValidationFailed(
+            [Problem("name", f'contract type "{contract_type.name}" is used by {in_use} contract(s).', "in_use")]
+        )
+    contract_type.delete()

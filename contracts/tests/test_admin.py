@@ -83,6 +83,7 @@ def one_of_everything(legal_entity, admin_user):
     factories.LineFactory(legal_entity=legal_entity, agreement=agreement)
     models.AgreementNumberSequence.objects.create(legal_entity=legal_entity)
     models.LegalEntityGrant.objects.create(user=admin_user, legal_entity=legal_entity)
+    models.ApiClient.objects.create(name="reporting", key_prefix="0123abcd", key_hash="0" * 64)
 
 
 # --- Every model is in the admin --------------------------------------------------------

@@ -1,0 +1,74 @@
+"""API keys for service clients; people use their browser session (SPEC §8.1)."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+
+from contracts.models import ApiClient
+from contracts.services import api_client_authenticate
+
+KEYWORDS = ("bearer", "api-key")
+
+
+class ApiClientPrincipal:
+    """Stands in ``request.user`` for an API client: authenticated, but no Django user, so
+    it holds no Django permission; what it may do comes from the client's role."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    pk = id = None
+
+    def __init__(self, client: ApiClient):
+        self.api_client = client
+        self.is_active = client.is_active
+
+    def __str__(self):
+        return f"api_client:{self.api_client.name}"
+
+    def get_username(self) -> str:
+        return str(self)
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return False
+
+    def has_perms(self, perm_list, obj=None) -> bool:
+        return False
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <key>`` or ``Authorization: Api-Key <key>``."""
+
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].decode("latin-1").lower() not in KEYWORDS:
+            return None  # not ours: the session may authenticate the request
+        if len(parts) != 2:
+            raise AuthenticationFailed("Send the key as `Authorization: Bearer <key>`, with no spaces in the key.")
+        try:
+            key = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("The API key is not valid.") from None
+        client = api_client_authenticate(key)
+        if client is None:
+            raise AuthenticationFailed("The API key is not valid, or it was revoked.")
+        return ApiClientPrincipal(client), client
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="clmsite"'
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API client's key, as `Authorization: Bearer <key>` (or `Api-Key <key>`). "
+            "Admins create clients and keys in the Django admin; a key is shown once.",
+        }

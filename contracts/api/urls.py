@@ -1,0 +1,56 @@
+"""/api/v1/ (SPEC §8): mounted by clmsite/urls.py under its own namespace, ``api``."""
+
+from django.http import JsonResponse
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import validation, views
+
+app_name = "api"
+
+
+def unknown_endpoint(request, path_rest=""):
+    """Answers a URL the API does not have with its error body, never an HTML page (or,
+    for a POST missing its trailing slash, Django's APPEND_SLASH error)."""
+    hint = "" if request.path.endswith("/") else " API URLs end with a slash."
+    problem = {"field": None, "message": f"there is no API endpoint {request.path}.{hint}", "code": "not_found"}
+    return JsonResponse({"errors": [problem]}, status=404)
+
+
+AGREEMENT = "purchase-agreements/<str:legal_entity>/<str:agreement_id>/"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("contracts/", views.ContractListView.as_view(), name="contract-list"),
+    path("contracts/bulk-upsert/", views.ContractBulkUpsertView.as_view(), name="contract-bulk-upsert"),
+    path("contracts/<str:legal_entity>/<str:contract_id>/", views.ContractDetailView.as_view(), name="contract-detail"),
+    path("contract-types/", views.ContractTypeListView.as_view(), name="contract-type-list"),
+    path("contract-types/<str:name>/", views.ContractTypeDetailView.as_view(), name="contract-type-detail"),
+    path("purchase-agreements/", views.AgreementListView.as_view(), name="agreement-list"),
+    path(AGREEMENT, views.AgreementDetailView.as_view(), name="agreement-detail"),
+    path(f"{AGREEMENT}lines/", views.AgreementLineListView.as_view(), name="line-list"),
+    path(f"{AGREEMENT}lines/<str:line_number>/", views.AgreementLineDetailView.as_view(), name="line-detail"),
+    path("purchase-agreement-lines/", views.LineCreateView.as_view(), name="line-create"),
+    path(
+        "validate/purchase-agreement/",
+        validation.ValidateAgreementView.as_view(),
+        name="validate-agreement",
+    ),
+    path(
+        "validate/purchase-agreement-lines/",
+        validation.ValidateLineInsertView.as_view(),
+        name="validate-line-insert",
+    ),
+    path(
+        "validate/purchase-agreement-lines/update/",
+        validation.ValidateLineUpdateView.as_view(),
+        name="validate-line-update",
+    ),
+    path(
+        "validate/purchase-agreement-lines/delete/",
+        validation.ValidateLineDeleteView.as_view(),
+        name="validate-line-delete",
+    ),
+    re_path(r"^(?P<path_rest>.*)$", unknown_endpoint, name="unknown-endpoint"),
+]
