@@ -27,6 +27,8 @@ EXPIRING_WITHIN_MAX_DAYS = 3650
 DEFAULT_CONTRACT_ORDERING = ("-modified_at", "-pk")
 # Agreements by their key, which its unique index serves; agreement ids are numbered in order.
 DEFAULT_AGREEMENT_ORDERING = ("legal_entity_id", "agreement_id")
+# Vendors as the master data lists them: by legal entity, then account number.
+DEFAULT_VENDOR_ORDERING = ("legal_entity__code", "account_number", "pk")
 YES_NO_ANY = (("", "Any"), ("true", "Yes"), ("false", "No"))
 
 
@@ -75,156 +77,9 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*(self.get_ordering_value(param) for param in value), "pk")
 
 
-class ContractFilterSet(django_filters.FilterSet):
-    """All contracts (SPEC §6.1): search, filters and sorting, as query parameters.
-
-    Every filter follows a single-valued relation, so no filter needs ``DISTINCT``.
-    """
-
-    q = django_filters.CharFilter(
-        method="search",
-        label="Search",
-        help_text="Contract ID, title or party name; every word must match.",
-        widget=forms.SearchInput,
-    )
-    type = NaturalKeyMultipleChoiceFilter(
-        field_name="contract_type",
-        to_field_name="name",
-        queryset=ContractType.objects.all(),
-        label="Type",
-        widget=forms.CheckboxSelectMultiple,
-        distinct=False,
-    )
-    status = django_filters.MultipleChoiceFilter(
-        choices=ContractStatus.choices, label="Status", widget=forms.CheckboxSelectMultiple, distinct=False
-    )
-    party = django_filters.CharFilter(
-        method="filter_party", label="Vendor / party account", help_text="Account number or party number."
-    )
-    legal_entity = NaturalKeyMultipleChoiceFilter(
-        to_field_name="code",
-        queryset=_legal_entity_choices,
-        label="Legal entity",
-        widget=forms.CheckboxSelectMultiple,
-        distinct=False,
-    )
-    connection_id = django_filters.ModelChoiceFilter(
-        field_name="connection", queryset=Connection.objects.all(), label="Connection", empty_label="Any"
-    )
-    effective_from = django_filters.DateFilter(
-        field_name="effective_date", lookup_expr="gte", label="Effective from", widget=DateInput
-    )
-    effective_to = django_filters.DateFilter(
-        field_name="effective_date", lookup_expr="lte", label="Effective to", widget=DateInput
-    )
-    expiration_from = django_filters.DateFilter(
-        field_name="expiration_date", lookup_expr="gte", label="Expires from", widget=DateInput
-    )
-    expiration_to = django_filters.DateFilter(
-        field_name="expiration_date", lookup_expr="lte", label="Expires to", widget=DateInput
-    )
-    expiring_within = django_filters.NumberFilter(
-        method="filter_expiring_within",
-        label="Expiring within (days)",
-        help_text="From today; open-ended contracts never expire.",
-        min_value=0,
-        max_value=EXPIRING_WITHIN_MAX_DAYS,
-        widget=forms.NumberInput(attrs={"min": 0, "max": EXPIRING_WITHIN_MAX_DAYS, "step": 1}),
-    )
-    amendment_in_process = django_filters.BooleanFilter(
-        label="Amendment in process", widget=forms.Select(choices=YES_NO_ANY)
-    )
-    ordering = StableOrderingFilter(
-        fields=(
-            ("contract_id", "contract_id"),
-            ("name", "name"),
-            ("contract_type__name", "type"),
-            ("status", "status"),
-            ("party_name", "party"),
-            ("legal_entity__code", "legal_entity"),
-            ("effective_date", "effective_date"),
-            ("expiration_date", "expiration_date"),
-            ("amendment_in_process", "amendment_in_process"),
-            ("connection__name", "connection"),
-        ),
-        nulls_last=("effective_date", "expiration_date", "connection__name"),
-        label="Sort by",
-    )
-
-    class Meta:
-        model = Contract
-        fields = []
-
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        if not self.form.cleaned_data.get("ordering"):
-            queryset = queryset.order_by(*DEFAULT_CONTRACT_ORDERING)
-        return queryset
-
-    def search(self, queryset, name, value):
-        for term in value.split():
-            queryset = queryset.filter(
-                Q(contract_id__icontains=term)
-                | Q(name__icontains=term)
-                | Q(party_name__icontains=term)
-                | Q(vendor__name__icontains=term)
-            )
-        return queryset
-
-    def filter_party(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(Q(account_relation_id__iexact=value) | Q(party_number__iexact=value))
-
-    def filter_expiring_within(self, queryset, name, value):
-        today = timezone.localdate()
-        return queryset.filter(
-            expiration_date__gte=today, expiration_date__lte=today + datetime.timedelta(days=int(value))
-        )
-
-
-class VendorFilterSet(django_filters.FilterSet):
-    """Vendors (SPEC §6.5): search, filters and sorting, as query parameters.
-
-    ``under_nda`` filters on the annotation of ``selectors.with_nda_standing``: pass a
-    queryset annotated by it.
-    """
-
-    q = django_filters.CharFilter(
-        method="search",
-        label="Search",
-        help_text="Account number, name or party number; every word must match.",
-        widget=forms.SearchInput,
-    )
-    legal_entity = NaturalKeyMultipleChoiceFilter(
-        to_field_name="code",
-        queryset=_legal_entity_choices,
-        label="Legal entity",
-        widget=forms.CheckboxSelectMultiple,
-        distinct=False,
-    )
-    under_nda = django_filters.BooleanFilter(label="Under NDA", widget=forms.Select(choices=YES_NO_ANY))
-    blocked = django_filters.BooleanFilter(label="Blocked", widget=forms.Select(choices=YES_NO_ANY))
-    ordering = StableOrderingFilter(
-        fields=(("account_number", "account"), ("name", "name"), ("legal_entity__code", "legal_entity")),
-        label="Sort by",
-    )
-
-    class Meta:
-        model = Vendor
-        fields = []
-
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        if not self.form.cleaned_data.get("ordering"):
-            queryset = queryset.order_by("legal_entity__code", "account_number", "pk")
-        return queryset
-
-    def search(self, queryset, name, value):
-        for term in value.split():
-            queryset = queryset.filter(
-                Q(account_number__icontains=term) | Q(name__icontains=term) | Q(party_number__icontains=term)
-            )
-        return queryset
+def search_filter(help_text: str) -> django_filters.CharFilter:
+    """``?q=``, the search box of a list; the filterset's ``search`` method says what it matches."""
+    return django_filters.CharFilter(method="search", label="Search", help_text=help_text, widget=forms.SearchInput)
 
 
 def date_range_filters(field_name: str, label: str) -> tuple[django_filters.DateFilter, django_filters.DateFilter]:
@@ -259,6 +114,118 @@ class DefaultOrderingFilterSet(django_filters.FilterSet):
         return queryset
 
 
+class ContractFilterSet(DefaultOrderingFilterSet):
+    """All contracts (SPEC §6.1): search, filters and sorting, as query parameters.
+
+    Every filter follows a single-valued relation, so no filter needs ``DISTINCT``.
+    """
+
+    q = search_filter("Contract ID, title or party name; every word must match.")
+    type = NaturalKeyMultipleChoiceFilter(
+        field_name="contract_type",
+        to_field_name="name",
+        queryset=ContractType.objects.all(),
+        label="Type",
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+    )
+    status = django_filters.MultipleChoiceFilter(
+        choices=ContractStatus.choices, label="Status", widget=forms.CheckboxSelectMultiple, distinct=False
+    )
+    party = django_filters.CharFilter(
+        method="filter_party", label="Vendor / party account", help_text="Account number or party number."
+    )
+    legal_entity = legal_entity_filter()
+    connection_id = django_filters.ModelChoiceFilter(
+        field_name="connection", queryset=Connection.objects.all(), label="Connection", empty_label="Any"
+    )
+    effective_from, effective_to = date_range_filters("effective_date", "Effective")
+    expiration_from, expiration_to = date_range_filters("expiration_date", "Expires")
+    expiring_within = django_filters.NumberFilter(
+        method="filter_expiring_within",
+        label="Expiring within (days)",
+        help_text="From today; open-ended contracts never expire.",
+        min_value=0,
+        max_value=EXPIRING_WITHIN_MAX_DAYS,
+        widget=forms.NumberInput(attrs={"min": 0, "max": EXPIRING_WITHIN_MAX_DAYS, "step": 1}),
+    )
+    amendment_in_process = django_filters.BooleanFilter(
+        label="Amendment in process", widget=forms.Select(choices=YES_NO_ANY)
+    )
+    ordering = StableOrderingFilter(
+        fields=(
+            ("contract_id", "contract_id"),
+            ("name", "name"),
+            ("contract_type__name", "type"),
+            ("status", "status"),
+            ("party_name", "party"),
+            ("legal_entity__code", "legal_entity"),
+            ("effective_date", "effective_date"),
+            ("expiration_date", "expiration_date"),
+            ("amendment_in_process", "amendment_in_process"),
+            ("connection__name", "connection"),
+        ),
+        nulls_last=("effective_date", "expiration_date", "connection__name"),
+        label="Sort by",
+    )
+
+    default_ordering = DEFAULT_CONTRACT_ORDERING
+
+    class Meta:
+        model = Contract
+        fields = []
+
+    def search(self, queryset, name, value):
+        for term in value.split():
+            queryset = queryset.filter(
+                Q(contract_id__icontains=term)
+                | Q(name__icontains=term)
+                | Q(party_name__icontains=term)
+                | Q(vendor__name__icontains=term)
+            )
+        return queryset
+
+    def filter_party(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(account_relation_id__iexact=value) | Q(party_number__iexact=value))
+
+    def filter_expiring_within(self, queryset, name, value):
+        today = timezone.localdate()
+        return queryset.filter(
+            expiration_date__gte=today, expiration_date__lte=today + datetime.timedelta(days=int(value))
+        )
+
+
+class VendorFilterSet(DefaultOrderingFilterSet):
+    """Vendors (SPEC §6.5): search, filters and sorting, as query parameters.
+
+    ``under_nda`` filters on the annotation of ``selectors.with_nda_standing``: pass a
+    queryset annotated by it.
+    """
+
+    q = search_filter("Account number, name or party number; every word must match.")
+    legal_entity = legal_entity_filter()
+    under_nda = django_filters.BooleanFilter(label="Under NDA", widget=forms.Select(choices=YES_NO_ANY))
+    blocked = django_filters.BooleanFilter(label="Blocked", widget=forms.Select(choices=YES_NO_ANY))
+    ordering = StableOrderingFilter(
+        fields=(("account_number", "account"), ("name", "name"), ("legal_entity__code", "legal_entity")),
+        label="Sort by",
+    )
+
+    default_ordering = DEFAULT_VENDOR_ORDERING
+
+    class Meta:
+        model = Vendor
+        fields = []
+
+    def search(self, queryset, name, value):
+        for term in value.split():
+            queryset = queryset.filter(
+                Q(account_number__icontains=term) | Q(name__icontains=term) | Q(party_number__icontains=term)
+            )
+        return queryset
+
+
 class AgreementFilterSet(DefaultOrderingFilterSet):
     """Purchase agreements (SPEC §6.3): search, filters and sorting, as query parameters.
 
@@ -266,12 +233,7 @@ class AgreementFilterSet(DefaultOrderingFilterSet):
     the legal entity, the linked contract), so no filter needs ``DISTINCT``.
     """
 
-    q = django_filters.CharFilter(
-        method="search",
-        label="Search",
-        help_text="Agreement ID, title, vendor, vendor reference or contract ID; every word must match.",
-        widget=forms.SearchInput,
-    )
+    q = search_filter("Agreement ID, title, vendor, vendor reference or contract ID; every word must match.")
     ownership = django_filters.MultipleChoiceFilter(
         choices=AgreementOwnership.choices, label="Ownership", widget=forms.CheckboxSelectMultiple, distinct=False
     )
