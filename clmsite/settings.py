@@ -205,6 +205,7 @@ SPECTACULAR_SETTINGS = {
         "AccountTypeEnum": "contracts.choices.AccountType",
         "RenewalTypeEnum": "contracts.choices.RenewalType",
         "LineMatchingPolicyEnum": "contracts.choices.LineMatchingPolicy",
+        "HandshakeStatusEnum": "contracts.choices.HandshakeStatus",
     },
 }
 

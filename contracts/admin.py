@@ -22,6 +22,7 @@ from contracts.models import (
     ApiClient,
     BuyerGroup,
     CashDiscount,
+    ChangeLog,
     ContactPerson,
     Contract,
     ContractStatusChange,
@@ -29,6 +30,7 @@ from contracts.models import (
     Country,
     Currency,
     DeliveryTerms,
+    IdempotencyRecord,
     LegalEntity,
     LegalEntityGrant,
     PaymentSchedule,
@@ -757,3 +759,30 @@ class ApiClientAdmin(admin.ModelAdmin):
         for client in queryset:
             services.api_client_revoke(client=client, actor=actor)
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
+
+
+# --- Integration bookkeeping (read-only) -------------------------------------------------
+
+
+@admin.register(ChangeLog)
+class ChangeLogAdmin(ReadOnlyAdmin):
+    """The master-data change log behind ``changed_since`` (SPEC §8.4)."""
+
+    list_display = ("id", "entity", "legal_entity", "natural_key", "operation", "changed_at")
+    list_filter = ("entity", "operation", "legal_entity")
+    list_select_related = ("legal_entity",)
+    search_fields = ("natural_key",)
+    ordering = ("-id",)
+    show_full_result_count = False
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    """First answers to POSTs sent with an Idempotency-Key, replayed on a repeat."""
+
+    list_display = ("key", "api_client", "user", "method", "path", "response_status", "created_at")
+    list_filter = ("method", "response_status")
+    list_select_related = ("api_client", "user")
+    search_fields = ("key", "path")
+    ordering = ("-created_at",)
+    exclude = ("response_body",)

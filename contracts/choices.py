@@ -165,3 +165,18 @@ class ApiClientRole(models.TextChoices):
 
     CLM_INTEGRATION = "clm_integration", "CLM integration (reads and writes, acts for the CLM)"
     READ_ONLY = "read_only", "Read only"
+
+
+class ChangeOperation(models.TextChoices):
+    """What happened to a master-data record, as its change log tells the CLM (SPEC §8.4)."""
+
+    UPSERT = "upsert", "Created or changed"
+    DELETE = "delete", "Deleted"
+
+
+class DeepLinkTarget(models.TextChoices):
+    """What a deep link opens (SPEC §8.5)."""
+
+    VENDOR = "vendor", "Vendor"
+    CONTRACT = "contract", "Contract"
+    AGREEMENT = "agreement", "Purchase agreement"

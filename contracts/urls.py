@@ -10,6 +10,7 @@ urlpatterns = [
     path("contracts/<int:pk>/", views.ContractDetailView.as_view(), name="detail"),
     path("contracts/export.csv", views.ContractCsvExportView.as_view(), name="export_csv"),
     path("contracts/export.xlsx", views.ContractXlsxExportView.as_view(), name="export_xlsx"),
+    path("l/<str:token>/", views.DeepLinkView.as_view(), name="deep_link"),
     path("vendors/", views.VendorListView.as_view(), name="vendor_list"),
     path("vendors/<int:pk>/", views.VendorDetailView.as_view(), name="vendor_detail"),
     path("agreements/", views.AgreementListView.as_view(), name="agreement_list"),

@@ -7,4 +7,7 @@ conditional     ETag / If-Match / If-None-Match
 idempotency     Idempotency-Key on POST
 serializers     JSON in (types only) and out (natural keys); rules stay in the services
 views, urls     the endpoints; docs/api.md describes them for integrators
+masterdata      master data for the CLM with change tracking (signed cursors over ChangeLog)
+deeplinks       signed links to a vendor, contract or agreement
+connections     connection status and navigation links, managed by the CLM
 """

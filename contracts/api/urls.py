@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import validation, views
+from . import connections, deeplinks, masterdata, validation, views
 
 app_name = "api"
 
@@ -18,6 +18,7 @@ def unknown_endpoint(request, path_rest=""):
 
 
 AGREEMENT = "purchase-agreements/<str:legal_entity>/<str:agreement_id>/"
+NAVIGATION_LINKS = "connections/<str:name>/navigation-links/"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -51,6 +52,18 @@ urlpatterns = [
         "validate/purchase-agreement-lines/delete/",
         validation.ValidateLineDeleteView.as_view(),
         name="validate-line-delete",
+    ),
+    *(
+        path(f"master-data/{entity}/", view.as_view(), name=f"master-data-{entity}")
+        for entity, view in masterdata.VIEWS.items()
+    ),
+    path("deep-links/", deeplinks.DeepLinkView.as_view(), name="deep-link-create"),
+    path("connections/<str:name>/status/", connections.ConnectionStatusView.as_view(), name="connection-status"),
+    path(NAVIGATION_LINKS, connections.NavigationLinkListView.as_view(), name="navigation-link-list"),
+    path(
+        f"{NAVIGATION_LINKS}<str:navigation_type>/",
+        connections.NavigationLinkDetailView.as_view(),
+        name="navigation-link-detail",
     ),
     re_path(r"^(?P<path_rest>.*)$", unknown_endpoint, name="unknown-endpoint"),
 ]

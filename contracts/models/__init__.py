@@ -7,6 +7,7 @@ from .agreements import (
     PurchaseAgreementLine,
 )
 from .api import IdempotencyRecord
+from .changes import TRACKED_BY_MODEL, TRACKED_ENTITIES, ChangeLog, TrackedEntity
 from .contracts import Contract, ContractStatusChange, ContractType
 from .masterdata import (
     BuyerGroup,
@@ -34,10 +35,13 @@ from .masterdata import (
 __all__ = [
     "CLM_OWNED_EDITABLE_HEADER_FIELDS",
     "CLM_OWNED_EDITABLE_LINE_FIELDS",
+    "TRACKED_BY_MODEL",
+    "TRACKED_ENTITIES",
     "AgreementNumberSequence",
     "ApiClient",
     "BuyerGroup",
     "CashDiscount",
+    "ChangeLog",
     "ContactPerson",
     "Contract",
     "ContractStatusChange",
@@ -58,6 +62,7 @@ __all__ = [
     "PurchaseAgreementLine",
     "ReleasedProduct",
     "Site",
+    "TrackedEntity",
     "UnitOfMeasure",
     "Vendor",
     "VendorPaymentMethod",

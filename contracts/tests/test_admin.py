@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 CONTRACTS_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label == "contracts"), key=lambda m: m._meta.label
 )
-VIEW_ONLY_MODELS = {models.Contract, models.ContractStatusChange}
+VIEW_ONLY_MODELS = {models.Contract, models.ContractStatusChange, models.ChangeLog, models.IdempotencyRecord}
 
 
 def admin_url(model_or_obj, view: str, *args) -> str:
@@ -83,7 +83,11 @@ def one_of_everything(legal_entity, admin_user):
     factories.LineFactory(legal_entity=legal_entity, agreement=agreement)
     models.AgreementNumberSequence.objects.create(legal_entity=legal_entity)
     models.LegalEntityGrant.objects.create(user=admin_user, legal_entity=legal_entity)
-    models.ApiClient.objects.create(name="reporting", key_prefix="0123abcd", key_hash="0" * 64)
+    client = models.ApiClient.objects.create(name="reporting", key_prefix="0123abcd", key_hash="0" * 64)
+    models.IdempotencyRecord.objects.create(
+        api_client=client, key="k-1", method="POST", path="/api/v1/contracts/", request_hash="0" * 64,
+        response_status=201, response_body={"contract_id": "C-1"},
+    )
 
 
 # --- Every model is in the admin --------------------------------------------------------

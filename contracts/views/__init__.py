@@ -14,6 +14,7 @@ from .agreements import (
 )
 from .contracts import CONTRACT_COLUMNS, ContractDetailView, ContractListView
 from .dashboard import DashboardView
+from .deeplinks import DeepLinkView
 from .exports import ContractCsvExportView, ContractXlsxExportView
 from .vendors import VendorDetailView, VendorListView
 
@@ -33,6 +34,7 @@ __all__ = [
     "ContractListView",
     "ContractXlsxExportView",
     "DashboardView",
+    "DeepLinkView",
     "VendorDetailView",
     "VendorListView",
 ]

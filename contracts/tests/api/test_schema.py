@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.validation import validate_schema
 
+from contracts.models import TRACKED_ENTITIES
+
 pytestmark = pytest.mark.django_db
 
 OPERATIONS = {
@@ -32,6 +34,13 @@ OPERATIONS = {
     ("/api/v1/validate/purchase-agreement-lines/", "post"),
     ("/api/v1/validate/purchase-agreement-lines/update/", "post"),
     ("/api/v1/validate/purchase-agreement-lines/delete/", "post"),
+    *((f"/api/v1/master-data/{entity.name}/", "get") for entity in TRACKED_ENTITIES),
+    ("/api/v1/deep-links/", "post"),
+    ("/api/v1/connections/{name}/status/", "get"),
+    ("/api/v1/connections/{name}/status/", "patch"),
+    ("/api/v1/connections/{name}/navigation-links/", "get"),
+    ("/api/v1/connections/{name}/navigation-links/", "put"),
+    *(("/api/v1/connections/{name}/navigation-links/{navigation_type}/", m) for m in ("get", "put", "delete")),
 }
 
 

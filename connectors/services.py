@@ -1,0 +1,193 @@
+"""Writes to connections and their navigation links (SPEC §3.5, §3.6, §8.7).
+
+The CLM reports its connection's establishment and configuration status, and reads and
+writes the navigation links with their query strings; every rule of those writes is here,
+so the API (and anything else that writes them) applies the same ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from contracts.choices import NavigationType
+from contracts.services.common import Actor, Problems, clean_scalars, reject_unknown_keys
+
+from .models import Connection, NavigationLink, NavigationLinkParameter
+from .navigation import navigation_value_problems
+
+STATUS_INPUTS = ("establishment_status", "configuration_status", "message")
+LINK_INPUTS = ("name", "relative_url", "action", "parameters")
+PARAMETER_INPUTS = ("key", "value")
+
+
+def connection_report_status(*, connection: Connection, data: Mapping[str, Any], actor: Actor) -> Connection:
+    """Stores the establishment and/or configuration status the CLM reports, and its message.
+
+    Only the values sent change. When a status changes without a message, the old message
+    goes: it described the old status.
+    """
+    problems = Problems()
+    reject_unknown_keys(data, STATUS_INPUTS, problems)
+    values = clean_scalars(Connection, data, ("establishment_status", "configuration_status"), problems)
+    message = data.get("message") or ""
+    limit = Connection._meta.get_field("status_message").max_length
+    if not isinstance(message, str):
+        problems.add("message", "must be text.", "invalid")
+    elif len(message) > limit:
+        problems.add("message", f"has {len(message)} characters; at most {limit} are kept.", "invalid")
+    problems.raise_if_any()
+    changed = [name for name, value in values.items() if getattr(connection, name) != value]
+    for name, value in values.items():
+        setattr(connection, name, value)
+    if "message" in data or changed:
+        connection.status_message = message
+    if changed:
+        connection.status_changed_at = timezone.now()
+    connection.changed_by = actor.label
+    connection.save()
+    return connection
+
+
+def navigation_link_put(
+    *, connection: Connection, navigation_type: str, data: Mapping[str, Any], actor: Actor
+) -> tuple[NavigationLink, bool]:
+    """Creates or updates the connection's link of ``navigation_type``; returns it and whether
+    it was created. Only the values sent change; ``parameters``, when sent, replace the link's
+    query string in the order given, and their placeholders must be offered for the type."""
+    with transaction.atomic():
+        link = connection.navigation_links.select_for_update().filter(navigation_type=navigation_type).first()
+        problems = Problems()
+        change = _link_change(navigation_type, data, link, problems)
+        problems.raise_if_any()
+        return _link_save(connection, navigation_type, link, change, actor), link is None
+
+
+def navigation_links_replace(*, connection: Connection, data: Mapping[str, Any], actor: Actor) -> list[NavigationLink]:
+    """Makes ``data["links"]`` the connection's whole set of links: each listed one is put (as
+    ``navigation_link_put``), the others are deleted. Nothing is written unless all are valid."""
+    problems = Problems()
+    reject_unknown_keys(data, ("links",), problems)
+    links = data.get("links")
+    if not isinstance(links, list):
+        problems.add("links", "give the list of navigation links (an empty list removes them all).", "required")
+        problems.raise_if_any()
+    with transaction.atomic():
+        stored = {link.navigation_type: link for link in connection.navigation_links.select_for_update()}
+        changes = {}
+        for index, item in enumerate(links):
+            prefix = f"links.{index}"
+            if not isinstance(item, Mapping):
+                problems.add(prefix, "must be a navigation link (an object).", "invalid")
+                continue
+            navigation_type = item.get("navigation_type")
+            if navigation_type not in NavigationType.values:
+                problems.add(f"{prefix}.navigation_type", _type_message(navigation_type), "invalid")
+                continue
+            if navigation_type in changes:
+                problems.add(f"{prefix}.navigation_type", f"{navigation_type} is listed twice.", "duplicate")
+                continue
+            values = {key: value for key, value in item.items() if key != "navigation_type"}
+            changes[navigation_type] = _link_change(
+                navigation_type, values, stored.get(navigation_type), problems, prefix=f"{prefix}."
+            )
+        problems.raise_if_any()
+        for navigation_type, link in stored.items():
+            if navigation_type not in changes:
+                link.delete()
+        return [
+            _link_save(connection, navigation_type, stored.get(navigation_type), change, actor)
+            for navigation_type, change in sorted(changes.items())
+        ]
+
+
+def navigation_link_delete(*, link: NavigationLink, actor: Actor) -> None:
+    link.delete()
+
+
+def _type_message(navigation_type) -> str:
+    return f'"{navigation_type}" is not a navigation type; one of {", ".join(NavigationType.values)}.'
+
+
+def _link_change(
+    navigation_type: str, data: Mapping[str, Any], link: NavigationLink | None, problems: Problems, prefix: str = ""
+) -> dict[str, Any]:
+    """The checked values for a link (``parameters`` as (key, value) pairs when sent)."""
+    if navigation_type not in NavigationType.values:
+        problems.add(f"{prefix}navigation_type", _type_message(navigation_type), "invalid")
+        return {}
+    scoped = _Prefixed(problems, prefix)
+    reject_unknown_keys(data, LINK_INPUTS, scoped)
+    values = clean_scalars(NavigationLink, data, ("name", "relative_url", "action"), scoped)
+    if link is None:
+        for name in ("name", "relative_url"):
+            if not data.get(name) and not problems.has(f"{prefix}{name}"):
+                scoped.add(name, "is required for a new navigation link.", "required")
+    if "parameters" in data:
+        values["parameters"] = _parameters(navigation_type, data["parameters"], scoped)
+    return values
+
+
+def _parameters(navigation_type: str, parameters, problems: _Prefixed) -> list[tuple[str, str]]:
+    if parameters is None:
+        return []
+    if not isinstance(parameters, list):
+        problems.add("parameters", 'must be a list of {"key": …, "value": …}.', "invalid")
+        return []
+    pairs, seen = [], set()
+    for index, parameter in enumerate(parameters):
+        field = f"parameters.{index}"
+        if not isinstance(parameter, Mapping):
+            problems.add(field, 'must be {"key": …, "value": …}.', "invalid")
+            continue
+        item = _Prefixed(problems, f"{field}.")
+        reject_unknown_keys(parameter, PARAMETER_INPUTS, item)
+        if "key" not in parameter:
+            item.add("key", "is required.", "required")
+        texts = {}
+        for name in PARAMETER_INPUTS:
+            if name in parameter and parameter[name] is not None and not isinstance(parameter[name], str):
+                item.add(name, "must be text.", "invalid")
+            elif name in parameter:
+                texts[name] = parameter[name]
+        cleaned = clean_scalars(NavigationLinkParameter, texts, PARAMETER_INPUTS, item)
+        key, value = cleaned.get("key", ""), cleaned.get("value", "")
+        if key and key in seen:
+            item.add("key", f'"{key}" is given twice; a key appears once in a query string.', "duplicate")
+        seen.add(key)
+        for message in navigation_value_problems(navigation_type, value):
+            item.add("value", f'"{value}": {message}', "invalid")
+        pairs.append((key, value))
+    return pairs
+
+
+class _Prefixed:
+    """Problems of a nested object, named by their path (``links.0.parameters.1.value``)."""
+
+    def __init__(self, problems: Problems | _Prefixed, prefix: str):
+        self.problems, self.prefix = problems, prefix
+
+    def add(self, field_name: str, message: str, code: str = "invalid") -> None:
+        self.problems.add(f"{self.prefix}{field_name}", message, code)
+
+
+def _link_save(
+    connection: Connection, navigation_type: str, link: NavigationLink | None, change: dict, actor: Actor
+) -> NavigationLink:
+    parameters = change.pop("parameters", None)
+    if link is None:
+        link = NavigationLink(connection=connection, navigation_type=navigation_type)
+    for name, value in change.items():
+        setattr(link, name, value)
+    link.changed_by = actor.label
+    link.save()  # also when only the parameters change: the link's modified_at is its version
+    if parameters is not None:
+        link.parameters.all().delete()
+        NavigationLinkParameter.objects.bulk_create(
+            NavigationLinkParameter(link=link, key=key, value=value, position=position)
+            for position, (key, value) in enumerate(parameters)
+        )
+    return link

@@ -1,0 +1,72 @@
+"""Every save and delete of master data appends to the change log (SPEC §8.4, §9).
+
+The row is written by the same database connection right after the change, so inside a
+transaction (the admin, the services, an import) it commits or rolls back with the change.
+A change of a record's natural key (or legal entity) is logged as the deletion of the old
+key and an upsert of the new one, so the CLM drops the record it knew under the old key.
+
+Queryset ``update()`` and ``bulk_create()`` send no signals and are not logged; the demo
+seed uses ``bulk_create``, and a full snapshot covers such records.
+"""
+
+from __future__ import annotations
+
+from django.db import connections, router
+from django.db.models.signals import post_delete, post_save, pre_save
+
+from contracts.choices import ChangeOperation
+from contracts.models import TRACKED_BY_MODEL, TRACKED_ENTITIES, ChangeLog
+
+# Any constant: PostgreSQL's transaction-level advisory lock that orders change-log writers.
+CHANGE_LOG_LOCK = 8_404_001
+
+
+def connect_change_log() -> None:
+    for entity in TRACKED_ENTITIES:
+        uid = f"contracts.changelog.{entity.name}"
+        pre_save.connect(remember_stored_key, sender=entity.model, dispatch_uid=f"{uid}.pre_save")
+        post_save.connect(log_saved, sender=entity.model, dispatch_uid=f"{uid}.post_save")
+        post_delete.connect(log_deleted, sender=entity.model, dispatch_uid=f"{uid}.post_delete")
+
+
+def remember_stored_key(sender, instance, update_fields=None, **kwargs) -> None:
+    """Reads the stored natural key before an update that may change it."""
+    entity = TRACKED_BY_MODEL[sender]
+    instance._changelog_stored_key = None
+    if instance._state.adding or instance.pk is None:
+        return
+    if update_fields is not None and not {entity.key, "legal_entity", "legal_entity_id"} & set(update_fields):
+        return
+    stored = sender._base_manager.filter(pk=instance.pk).only(entity.key, *entity.scope_fields).first()
+    if stored is not None:
+        instance._changelog_stored_key = entity.log_key(stored)
+
+
+def log_saved(sender, instance, **kwargs) -> None:
+    entity = TRACKED_BY_MODEL[sender]
+    key = entity.log_key(instance)
+    stored_key = getattr(instance, "_changelog_stored_key", None)
+    if stored_key is not None and stored_key != key:
+        _append(entity.name, stored_key, instance.pk, ChangeOperation.DELETE)
+    _append(entity.name, key, instance.pk, ChangeOperation.UPSERT)
+
+
+def log_deleted(sender, instance, **kwargs) -> None:
+    entity = TRACKED_BY_MODEL[sender]
+    _append(entity.name, entity.log_key(instance), instance.pk, ChangeOperation.DELETE)
+
+
+def _append(entity_name: str, key: tuple[str, int | None], pk: int, operation: str) -> None:
+    alias = router.db_for_write(ChangeLog)
+    connection = connections[alias]
+    if connection.vendor == "postgresql":
+        # Sequence numbers are handed out before commit, so without this a reader could see
+        # #101 committed while #100 is still open, move its cursor past #100 and never see it.
+        # Holding the lock until commit makes the log's order the commit order (SQLite's
+        # single writer already does).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_LOG_LOCK])
+    natural_key, legal_entity_id = key
+    ChangeLog.objects.using(alias).create(
+        entity=entity_name, legal_entity_id=legal_entity_id, natural_key=natural_key, object_pk=pk, operation=operation
+    )
