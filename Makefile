@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint migrate
+.PHONY: install run test lint migrate fuzz
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,10 @@ test: install $(CHROMIUM)
 
 lint: install
 	$(BIN)/ruff check .
+
+# Schemathesis against every API operation with a larger budget than the suite's 25 examples
+# per operation (contracts/tests/api/test_schema_fuzz.py); FUZZ_MAX_EXAMPLES=1000 make fuzz for more.
+FUZZ_MAX_EXAMPLES ?= 300
+fuzz: install
+	CLMSITE_VAR_DIR=$(CURDIR)/var/test-fuzz FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) \
+		$(BIN)/pytest -m fuzz contracts/tests/api/test_schema_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)

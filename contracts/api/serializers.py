@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -217,11 +218,34 @@ def parse_or_400(serializer_class, data, *, ignore: Iterable[str] = ()) -> dict[
 # --- Output: records with references by natural key ---------------------------------
 
 
+class RecordSerializer(serializers.ModelSerializer):
+    """An output serializer whose schema admits every value a stored record may hold.
+
+    DRF drops ``allow_blank`` from read-only fields, and a reference shown by its key is
+    null when the record has none; without both, the schema promised non-blank choices,
+    URLs and emails and non-null references, and real records broke it (found by
+    schemathesis, contracts/tests/api/test_schema_fuzz.py).
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            try:
+                model_field = self.Meta.model._meta.get_field(field.source or name)
+            except FieldDoesNotExist:
+                continue  # a dotted source or a computed value: declared as it is
+            if model_field.blank and hasattr(field, "allow_blank"):
+                field.allow_blank = True
+            if model_field.null:
+                field.allow_null = True
+        return fields
+
+
 def key_of(slug_field: str, **kwargs) -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(slug_field=slug_field, read_only=True, **kwargs)
 
 
-class ContractSerializer(serializers.ModelSerializer):
+class ContractSerializer(RecordSerializer):
     legal_entity = key_of("code")
     contract_type = key_of("name")
     currency = key_of("code")
@@ -257,7 +281,7 @@ class ContractWriteResultSerializer(ContractSerializer):
 CONTRACT_SHOWN_ONLY = ("requester_worker", "connection", "last_synced_at", *TRACKING, "outcome")
 
 
-class ContractTypeSerializer(serializers.ModelSerializer):
+class ContractTypeSerializer(RecordSerializer):
     class Meta:
         model = ContractType
         fields = ("name", "description", "flow", "is_active", "needs_review", *TRACKING)
@@ -267,7 +291,7 @@ class ContractTypeSerializer(serializers.ModelSerializer):
 CONTRACT_TYPE_SHOWN_ONLY = ("needs_review", *TRACKING)
 
 
-class AgreementSerializer(serializers.ModelSerializer):
+class AgreementSerializer(RecordSerializer):
     legal_entity = key_of("code", help_text="The buying legal entity.")
     contract_id = serializers.CharField(source="contract.contract_id", read_only=True, allow_null=True)
     contract_legal_entity = serializers.CharField(source="contract.legal_entity.code", read_only=True, allow_null=True)
@@ -305,7 +329,7 @@ class AgreementSerializer(serializers.ModelSerializer):
 AGREEMENT_SHOWN_ONLY = ("ownership", *TRACKING)
 
 
-class LineSerializer(serializers.ModelSerializer):
+class LineSerializer(RecordSerializer):
     legal_entity = key_of("code")
     agreement_id = serializers.CharField(source="agreement.agreement_id", read_only=True)
     line_number = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, normalize_output=True)
