@@ -234,9 +234,9 @@ class RecordSerializer(serializers.ModelSerializer):
                 model_field = self.Meta.model._meta.get_field(field.source or name)
             except FieldDoesNotExist:
                 continue  # a dotted source or a computed value: declared as it is
-            if model_field.blank and hasattr(field, "allow_blank"):
+            if getattr(model_field, "blank", False) and hasattr(field, "allow_blank"):
                 field.allow_blank = True
-            if model_field.null:
+            if getattr(model_field, "null", False):
                 field.allow_null = True
         return fields
 
