@@ -9,7 +9,7 @@ for a page deep in the cursor (90 % into USMF's contracts). Beside it, in the sa
 raw baseline: the same 100 rows and columns (references by natural key) with one psycopg
 query on a connection of its own, turned into dicts and serialized to JSON.
 
-The database is seeded once (``manage.py seed_demo --contracts 1000000``, about 9 minutes)
+The database is seeded once (``manage.py seed_demo --contracts 1000000``, about 12 minutes on 2 CPUs)
 when it holds fewer than 1,000,000 contracts; later runs reuse it. Options: --samples N
 (default 200), --warmup N (default 20), --profile (cProfile of 50 first-page requests).
 """
@@ -46,7 +46,7 @@ def ensure_contracts() -> int:
     count = Contract.objects.count()
     if count < TARGET_CONTRACTS:
         missing = TARGET_CONTRACTS - count
-        print(f"The database has {count:,} contracts; seeding {missing:,} more (about 9 minutes for a million)…")
+        print(f"The database has {count:,} contracts; seeding {missing:,} more (about 12 minutes for a million)…")
         call_command("seed_demo", contracts=missing)
         count = Contract.objects.count()
     return count
