@@ -12,3 +12,5 @@ urlpatterns = [
     path("", include("contracts.urls")),  # /contracts/, /vendors/, …
     path("", DashboardView.as_view(), name="home"),
 ]
+
+handler500 = "contracts.api.errors.server_error"

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -79,3 +80,11 @@ def problems_from_detail(detail, exc, field: str | None = None):
     else:
         code = getattr(detail, "code", None) or exc.default_code
         yield Problem(field, str(detail), code)
+
+
+def server_error(request, *args, **kwargs):
+    """A crash under /api/ answers in the API's error body, not Django's HTML page."""
+    if request.path.startswith("/api/"):
+        body = error_body([Problem("", "The server failed to answer; the error has been logged.", "server_error")])
+        return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return defaults.server_error(request, *args, **kwargs)

@@ -8,6 +8,8 @@ validate answers against the schema rejected real records. Fixed in
 ``contracts.api.serializers.RecordSerializer``.
 """
 
+import json
+
 import pytest
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -84,3 +86,22 @@ def test_the_schema_says_which_shown_values_may_be_null_or_blank():
     assert components["Agreement"]["properties"]["payment_terms"]["nullable"] is True
     assert components["Line"]["properties"]["category"]["nullable"] is True
     assert {"type": "string", "maxLength": 0} in components["Contract"]["properties"]["document_url"]["oneOf"]
+
+
+def test_a_crash_under_the_api_answers_with_the_json_error_body(rf):
+    from contracts.api.errors import server_error
+
+    response = server_error(rf.get("/api/v1/contracts/"))
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["errors"][0]["code"] == "server_error"
+
+
+def test_a_crash_outside_the_api_keeps_the_html_error_page(rf):
+    from contracts.api.errors import server_error
+
+    response = server_error(rf.get("/contracts/"))
+
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("text/html")
