@@ -50,18 +50,18 @@ from .common import (
     legal_entity_get,
     reject_unknown_keys,
 )
-from .references import Reference, reference_resolve, worker_field_resolve
+from .references import master_data_reference, reference_resolve, worker_field_resolve
 
 HEADER_REFERENCES = {
-    "classification": Reference(PurchaseAgreementClassification, "name"),
-    "vendor": Reference(Vendor, "account_number"),
-    "invoice_vendor": Reference(Vendor, "account_number"),
-    "cash_discount": Reference(CashDiscount, "code"),
-    "contact_person": Reference(ContactPerson, "contact_person_id"),
-    "currency": Reference(Currency, "code", per_legal_entity=False),
-    "buyer_group": Reference(BuyerGroup, "group_id"),
-    "project": Reference(Project, "project_id"),
-    "payment_terms": Reference(PaymentTerms, "name"),
+    "classification": master_data_reference(PurchaseAgreementClassification),
+    "vendor": master_data_reference(Vendor),
+    "invoice_vendor": master_data_reference(Vendor),
+    "cash_discount": master_data_reference(CashDiscount),
+    "contact_person": master_data_reference(ContactPerson),
+    "currency": master_data_reference(Currency),
+    "buyer_group": master_data_reference(BuyerGroup),
+    "project": master_data_reference(Project),
+    "payment_terms": master_data_reference(PaymentTerms),
 }
 HEADER_SCALARS = (
     "external_contract_id",
@@ -91,7 +91,7 @@ HEADER_WORKERS = {
     "primary_responsible_worker": ("primary_responsible_worker_name", "primary_responsible_worker_email"),
     "secondary_responsible_worker": ("secondary_responsible_worker_name", "secondary_responsible_worker_email"),
 }
-WORKER = Reference(Worker, "personnel_number")
+WORKER = master_data_reference(Worker)
 HEADER_INPUT_FIELDS = (
     *HEADER_SCALARS,
     *HEADER_REFERENCES,
@@ -102,13 +102,13 @@ HEADER_INPUT_FIELDS = (
 )
 
 LINE_REFERENCES = {
-    "product": Reference(ReleasedProduct, "item_number"),
-    "product_variant": Reference(ProductVariant, "variant_number"),
-    "category": Reference(ProcurementCategory, "name", per_legal_entity=False),
-    "unit": Reference(UnitOfMeasure, "symbol", per_legal_entity=False),
-    "project": Reference(Project, "project_id"),
-    "receiving_site": Reference(Site, "site_id"),
-    "receiving_warehouse": Reference(Warehouse, "warehouse_id"),
+    "product": master_data_reference(ReleasedProduct),
+    "product_variant": master_data_reference(ProductVariant),
+    "category": master_data_reference(ProcurementCategory),
+    "unit": master_data_reference(UnitOfMeasure),
+    "project": master_data_reference(Project),
+    "receiving_site": master_data_reference(Site),
+    "receiving_warehouse": master_data_reference(Warehouse),
 }
 LINE_SCALARS = (
     "line_number",

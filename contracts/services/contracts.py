@@ -22,7 +22,7 @@ from .common import (
     legal_entity_get,
     reject_unknown_keys,
 )
-from .references import Reference, reference_resolve, worker_resolve
+from .references import master_data_reference, reference_resolve, worker_resolve
 
 
 class UpsertOutcome(models.TextChoices):
@@ -67,9 +67,9 @@ SOURCE_STAMP_FIELDS = ("source_modified_at", "source_sequence")
 CONTRACT_INPUT_FIELDS = (*CONTRACT_SCALAR_FIELDS, "contract_type", "currency")
 REQUIRED_ON_CREATE = ("contract_type", "name")
 
-CURRENCY = Reference(Currency, "code", per_legal_entity=False)
-VENDOR = Reference(Vendor, "account_number")
-CONTACT_PERSON = Reference(ContactPerson, "contact_person_id")
+CURRENCY = master_data_reference(Currency)
+VENDOR = master_data_reference(Vendor)
+CONTACT_PERSON = master_data_reference(ContactPerson)
 
 
 def contract_upsert(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import models
 
 from contracts.models import LegalEntity, Worker
+from contracts.models.changes import TRACKED_BY_MODEL
 
 from .common import Problems
 
@@ -22,6 +23,12 @@ class Reference:
 
     def describe(self) -> str:
         return str(self.model._meta.verbose_name)
+
+
+def master_data_reference(model: type[models.Model]) -> Reference:
+    """How a field names a master-data record: by the natural key the change log uses too."""
+    entity = TRACKED_BY_MODEL[model]
+    return Reference(model, entity.key, per_legal_entity=entity.per_legal_entity)
 
 
 def reference_resolve(
