@@ -113,6 +113,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # A task a dead worker had taken is handed out again after this many seconds. Tasks
+    # are short (one page, one event, one batch of messages), so this stays small.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     BROKER_DIR = VAR_DIR / "broker"
@@ -147,6 +150,19 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
+
+# --- Connectors (connectors/retry.py, connectors/webhooks.py) ------------------------
+
+CONNECTOR_HTTP_TIMEOUT = env.float("CONNECTOR_HTTP_TIMEOUT", default=10.0)
+CONNECTOR_MAX_ATTEMPTS = env.int("CONNECTOR_MAX_ATTEMPTS", default=8)
+CONNECTOR_BACKOFF_BASE = env.float("CONNECTOR_BACKOFF_BASE", default=2.0)
+CONNECTOR_BACKOFF_CAP = env.float("CONNECTOR_BACKOFF_CAP", default=600.0)
+CONNECTOR_RETRY_AFTER_CAP = env.float("CONNECTOR_RETRY_AFTER_CAP", default=3600.0)
+# A running pull with no progress for this long is taken to have lost its worker.
+SYNC_RUN_STALL_SECONDS = env.int("SYNC_RUN_STALL_SECONDS", default=120)
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+WEBHOOK_TIMESTAMP_TOLERANCE = env.int("WEBHOOK_TIMESTAMP_TOLERANCE", default=300)
+IMPORT_MAX_BODY_BYTES = env.int("IMPORT_MAX_BODY_BYTES", default=50 * 1024 * 1024)
 
 # --- Auth, i18n, static -----------------------------------------------------------
 

@@ -6,5 +6,5 @@ class ConnectorsConfig(AppConfig):
     verbose_name = "Integration"
 
     def ready(self):
-        # Registers the flows that ship, so that contract types can name them.
-        from connectors import flows  # noqa: F401
+        # Registers the flows and connectors that ship, so contract types and connections can name them.
+        from connectors import builtin, flows  # noqa: F401

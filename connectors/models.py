@@ -2,8 +2,18 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
-from contracts.choices import ConnectionStatus, HandshakeStatus, NavigationAction, NavigationType
+from contracts.choices import (
+    ConnectionStatus,
+    DeadLetterKind,
+    HandshakeStatus,
+    NavigationAction,
+    NavigationType,
+    SyncRunKind,
+    SyncRunStatus,
+    WorkStatus,
+)
 from contracts.models.base import TrackedModel
 
 from .fields import EncryptedTextField
@@ -50,6 +60,14 @@ class Connection(TrackedModel):
     status_message = models.CharField(max_length=500, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
+    sync_watermark = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Where the next incremental pull starts, as the CLM gave it; advanced only after a pull completes.",
+    )
+    push_master_data = models.BooleanField(
+        default=False, help_text="Deliver master-data changes to this CLM through its connector (the outbox)."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -118,3 +136,186 @@ class NavigationLinkParameter(models.Model):
 
     def __str__(self):
         return f"{self.key}={self.value}"
+
+
+class SyncRun(models.Model):
+    """One pull, full resync or batch import: its progress, counts and where it stands (SPEC §9, §8.8).
+
+    A pull keeps its position (the CLM's continuation token) here, written in the same
+    transaction as the page it applied, so a worker killed mid-run resumes exactly there.
+    """
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="sync_runs"
+    )
+    kind = models.CharField(max_length=20, choices=SyncRunKind.choices)
+    status = models.CharField(max_length=30, choices=SyncRunStatus.choices, default=SyncRunStatus.QUEUED)
+    requested_by = models.CharField(
+        max_length=150, blank=True, help_text="Who asked for it: user, API client, schedule."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last time a worker made progress.")
+    total = models.PositiveIntegerField(null=True, blank=True, help_text="Records expected, when known.")
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    stale = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    watermark_from = models.CharField(max_length=200, blank=True)
+    watermark_to = models.CharField(max_length=200, blank=True)
+    next_token = models.CharField(max_length=1000, blank=True, help_text="The CLM's continuation token to read next.")
+    seen_tokens = models.JSONField(default=list, blank=True, help_text="Tokens already read, to stop if one repeats.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Failed attempts at the current page.")
+    message = models.TextField(blank=True, help_text="Why the run failed, or its last transient error.")
+    package = models.ForeignKey("ImportPackage", on_delete=models.PROTECT, null=True, blank=True, related_name="runs")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["connection", "kind", "-created_at"], name="syncrun_connection_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(status__in=SyncRunStatus.active())
+                & Q(kind__in=[SyncRunKind.PULL, SyncRunKind.FULL_RESYNC]),
+                name="one_active_pull_per_connection",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=SyncRunKind.values), name="syncrun_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=SyncRunStatus.values), name="syncrun_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in SyncRunStatus.active()
+
+    @property
+    def status_colour(self) -> str:
+        return SyncRunStatus.colour(self.status)
+
+
+class SyncError(models.Model):
+    """A record a run could not apply, with the reason and the record as received."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="errors")
+    record_key = models.CharField(max_length=200, help_text="The offending record, e.g. USMF/CT-1001 or #17.")
+    message = models.TextField()
+    record = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self):
+        return f"{self.record_key}: {self.message[:80]}"
+
+
+class ImportPackage(models.Model):
+    """A batch-import package as uploaded (SPEC §8.8); its checksum names it."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    content = models.JSONField()
+    size = models.PositiveIntegerField(help_text="Bytes as uploaded.")
+    uploaded_by = models.CharField(max_length=150, blank=True)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"package {self.sha256[:12]}"
+
+
+class RetriedWork(models.Model):
+    """What an inbound event and an outbound message share: attempts, backoff, dead letters."""
+
+    status = models.CharField(max_length=10, choices=WorkStatus.choices, default=WorkStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class InboundEvent(RetriedWork):
+    """A webhook event, stored under its id before the CLM gets its 2xx (SPEC §9)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="inbound_events")
+    event_id = models.CharField(max_length=255, help_text="The sender's webhook-id; a repeat changes nothing.")
+    event_type = models.CharField(max_length=100, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=200, blank=True, help_text="What applying it did, e.g. USMF/CT-1: updated.")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="inbound_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "event_id"], name="inbound_event_once"),
+            models.CheckConstraint(condition=Q(status__in=WorkStatus.values), name="inbound_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.connection}: {self.event_id}"
+
+
+class OutboxMessage(RetriedWork):
+    """A master-data change waiting to be delivered to one CLM, in order per record (SPEC §9).
+
+    Written by ``contracts.signals`` in the transaction of the change itself.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="outbox_messages")
+    change = models.ForeignKey("contracts.ChangeLog", on_delete=models.CASCADE, related_name="+")
+    entity = models.CharField(max_length=40)
+    legal_entity_code = models.CharField(max_length=10, blank=True)
+    natural_key = models.CharField(max_length=100)
+    operation = models.CharField(max_length=6)
+    payload = models.JSONField(default=dict, blank=True, help_text="The record as it was when it changed.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["connection", "status", "next_attempt_at", "id"], name="outbox_due"),
+            models.Index(
+                fields=["connection", "entity", "legal_entity_code", "natural_key", "id"], name="outbox_record"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "change"], name="outbox_change_once"),
+            models.CheckConstraint(condition=Q(status__in=WorkStatus.values), name="outbox_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.connection}: {self.operation} {self.entity} {self.natural_key}"
+
+    @property
+    def record_key(self) -> str:
+        return "/".join(part for part in (self.entity, self.legal_entity_code, self.natural_key) if part)
+
+
+class DeadLetter(models.Model):
+    """The one list of work that ran out of attempts (SPEC §7): admins retry or discard it."""
+
+    kind = models.CharField(max_length=20, choices=DeadLetterKind.choices)
+    object_id = models.BigIntegerField(help_text="The dead inbound event, outbox message or sync run.")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    summary = models.CharField(max_length=300)
+    error = models.TextField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="dead_letter_once"),
+            models.CheckConstraint(condition=Q(kind__in=DeadLetterKind.values), name="dead_letter_kind_valid"),
+        ]
+
+    def __str__(self):
+        return self.summary

@@ -180,3 +180,51 @@ class DeepLinkTarget(models.TextChoices):
     VENDOR = "vendor", "Vendor"
     CONTRACT = "contract", "Contract"
     AGREEMENT = "agreement", "Purchase agreement"
+
+
+class SyncRunKind(models.TextChoices):
+    """What a sync run does (SPEC §9, §8.8)."""
+
+    PULL = "pull", "Incremental pull"
+    FULL_RESYNC = "full_resync", "Full resync"
+    IMPORT = "import", "Batch import"
+
+
+class SyncRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with record errors"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+    @classmethod
+    def active(cls) -> tuple[str, ...]:
+        return (cls.QUEUED.value, cls.RUNNING.value)
+
+    @classmethod
+    def colour(cls, value: str) -> str:
+        return _SYNC_RUN_STATUS_COLOURS.get(value, "grey")
+
+
+_SYNC_RUN_STATUS_COLOURS = {
+    SyncRunStatus.RUNNING: "blue",
+    SyncRunStatus.SUCCEEDED: "green",
+    SyncRunStatus.COMPLETED_WITH_ERRORS: "amber",
+    SyncRunStatus.FAILED: "red",
+}
+
+
+class WorkStatus(models.TextChoices):
+    """Where an inbound event or an outbound message stands."""
+
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    DEAD = "dead", "Dead letter"
+    DISCARDED = "discarded", "Discarded"
+
+
+class DeadLetterKind(models.TextChoices):
+    INBOUND_EVENT = "inbound_event", "Inbound webhook event"
+    OUTBOX_MESSAGE = "outbox_message", "Outbound master-data change"
+    SYNC_RUN = "sync_run", "Sync run"

@@ -1,0 +1,11 @@
+import pytest
+
+from connectors.tests.fakes import FakeClm, FakeConnector
+
+
+@pytest.fixture
+def fake_clm(monkeypatch):
+    """A fresh in-memory CLM behind the "fake" connector."""
+    clm = FakeClm()
+    monkeypatch.setattr(FakeConnector, "clm", clm)
+    return clm
