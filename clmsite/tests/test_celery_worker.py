@@ -2,16 +2,12 @@
 broker of the embedded default), executes clmsite's tasks against the test database."""
 
 import datetime
-import subprocess
-import sys
-import time
 
 import pytest
-from django.conf import settings
 from django_celery_beat.models import PeriodicTask
 
 from clmsite.celery import app
-from clmsite.testing import child_environment
+from clmsite.testing import WorkerProcess, wait_for
 from connectors.tasks import close_expired_agreements_task
 from contracts.choices import AgreementOwnership, AgreementStatus, ContractStatus
 from contracts.models import PurchaseAgreement
@@ -23,41 +19,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def celery_worker(transactional_db):
     app.control.purge()
-    log_path = settings.VAR_DIR / "test-celery-worker.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "clmsite",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-            ],
-            cwd=settings.BASE_DIR,
-            env=child_environment(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return False
+    worker = WorkerProcess().start()
+    yield worker
+    worker.stop()
 
 
 def test_worker_closes_the_agreement_of_an_expired_contract(celery_worker):
@@ -77,8 +41,8 @@ def test_worker_closes_the_agreement_of_an_expired_contract(celery_worker):
     close_expired_agreements_task.delay()
 
     closed = wait_for(lambda: PurchaseAgreement.objects.get(pk=agreement.pk).status == AgreementStatus.CLOSED)
-    assert closed, (settings.VAR_DIR / "test-celery-worker.log").read_text()[-3000:]
-    assert celery_worker.poll() is None, "the worker died"
+    assert closed, celery_worker.log_tail()
+    assert celery_worker.alive, "the worker died"
 
 
 def test_the_nightly_close_expired_schedule_is_stored_for_admins_to_edit(db):
