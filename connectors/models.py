@@ -170,6 +170,9 @@ class SyncRun(models.Model):
     next_token = models.CharField(max_length=1000, blank=True, help_text="The CLM's continuation token to read next.")
     seen_tokens = models.JSONField(default=list, blank=True, help_text="Tokens already read, to stop if one repeats.")
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Failed attempts at the current page.")
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a run waiting after a transient error tries its page again."
+    )
     message = models.TextField(blank=True, help_text="Why the run failed, or its last transient error.")
     package = models.ForeignKey("ImportPackage", on_delete=models.PROTECT, null=True, blank=True, related_name="runs")
 

@@ -1,5 +1,6 @@
 import pytest
 
+from connectors.tests.clm_server import clm_server  # noqa: F401
 from connectors.tests.fakes import FakeClm, FakeConnector
 
 
