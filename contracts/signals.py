@@ -4,6 +4,8 @@ The row is written by the same database connection right after the change, so in
 transaction (the admin, the services, an import) it commits or rolls back with the change.
 A change of a record's natural key (or legal entity) is logged as the deletion of the old
 key and an upsert of the new one, so the CLM drops the record it knew under the old key.
+Each row is also queued, in the same transaction, for the CLMs that take master data
+(``connectors.outbox``).
 
 Queryset ``update()`` and ``bulk_create()`` send no signals and are not logged; the demo
 seed uses ``bulk_create``, and a full snapshot covers such records.
@@ -12,8 +14,10 @@ seed uses ``bulk_create``, and a full snapshot covers such records.
 from __future__ import annotations
 
 from django.db import connections, router
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from connectors.outbox import outbox_write
 from contracts.choices import ChangeOperation
 from contracts.models import TRACKED_BY_MODEL, TRACKED_ENTITIES, ChangeLog
 
@@ -48,7 +52,7 @@ def log_saved(sender, instance, **kwargs) -> None:
     stored_key = getattr(instance, "_changelog_stored_key", None)
     if stored_key is not None and stored_key != key:
         _append(entity.name, stored_key, instance.pk, ChangeOperation.DELETE)
-    _append(entity.name, key, instance.pk, ChangeOperation.UPSERT)
+    _append(entity.name, key, instance.pk, ChangeOperation.UPSERT, record=instance)
 
 
 def log_deleted(sender, instance, **kwargs) -> None:
@@ -56,7 +60,9 @@ def log_deleted(sender, instance, **kwargs) -> None:
     _append(entity.name, entity.log_key(instance), instance.pk, ChangeOperation.DELETE)
 
 
-def _append(entity_name: str, key: tuple[str, int | None], pk: int, operation: str) -> None:
+def _append(
+    entity_name: str, key: tuple[str, int | None], pk: int, operation: str, record: Model | None = None
+) -> None:
     alias = router.db_for_write(ChangeLog)
     connection = connections[alias]
     if connection.vendor == "postgresql":
@@ -67,6 +73,7 @@ def _append(entity_name: str, key: tuple[str, int | None], pk: int, operation: s
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_LOG_LOCK])
     natural_key, legal_entity_id = key
-    ChangeLog.objects.using(alias).create(
+    change = ChangeLog.objects.using(alias).create(
         entity=entity_name, legal_entity_id=legal_entity_id, natural_key=natural_key, object_pk=pk, operation=operation
     )
+    outbox_write(change=change, record=record)  # in the same transaction: the CLMs that take master data
