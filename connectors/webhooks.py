@@ -1,0 +1,320 @@
+"""Inbound webhooks (SPEC §9): verify the signature on the raw body, store the event under
+its id before the CLM gets its 2xx, then apply it in a worker.
+
+Every connector verifies with the Standard Webhooks scheme (https://www.standardwebhooks.com)
+unless it overrides ``Connector.verify_webhook``:
+
+- headers ``webhook-id`` (the dedup key), ``webhook-timestamp`` (unix seconds) and
+  ``webhook-signature``, a space-separated list of ``v1,<base64 HMAC-SHA256>``;
+- the signed content is ``{webhook-id}.{webhook-timestamp}.{raw body}``;
+- a secret is ``whsec_<base64 key>``, as Standard Webhooks issues them. Without the prefix
+  a secret is read as base64 when it is valid base64, else as its UTF-8 text, so a secret
+  typed by hand works too (one that happens to be valid base64 is read as base64, so
+  prefer the ``whsec_`` form);
+- a signature made with any of the connection's secrets passes, so a secret is rotated by
+  adding the new one, letting the CLM switch, then removing the old one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from contracts.choices import DeadLetterKind, WorkStatus
+from contracts.services import Actor, ValidationFailed
+
+from .base import ContractRecord, ContractReference, PermanentError, TransientError, WebhookEvent, WebhookRejected
+from .deadletters import dead_letter_add
+from .models import Connection, InboundEvent
+from .registry import connector_for
+from .retry import backoff, max_attempts
+from .runs import contract_record_apply
+from .tasks import apply_inbound_event_task
+
+logger = logging.getLogger(__name__)
+
+SECRET_PREFIX = "whsec_"
+SIGNATURE_VERSION = "v1"
+SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+TIMESTAMP = re.compile(r"[0-9]{1,15}")
+REDRIVE_BATCH = 500
+EVENT_ID_MAX = InboundEvent._meta.get_field("event_id").max_length
+EVENT_TYPE_MAX = InboundEvent._meta.get_field("event_type").max_length
+OUTCOME_MAX = InboundEvent._meta.get_field("outcome").max_length
+
+
+# --- Verifying ------------------------------------------------------------------------------
+
+
+def standard_webhook_verify(*, secrets: Sequence[str], headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+    """The event a Standard Webhooks delivery carries, once its signature and timestamp hold.
+
+    Raises ``WebhookRejected``: 401 when it cannot be trusted (no secret configured, a
+    header missing, a timestamp out of tolerance, no matching signature), 400 when a
+    trusted body is not a JSON object.
+    """
+    if not secrets:
+        raise WebhookRejected(
+            "no webhook secret is configured for this connection, so no webhook can be verified.", status=401
+        )
+    headers = {name.lower(): value for name, value in headers.items()}
+    missing = [name for name in SIGNATURE_HEADERS if not headers.get(name)]
+    if missing:
+        raise WebhookRejected(f"the header(s) {', '.join(missing)} are missing.", status=401)
+    event_id, timestamp, signatures = (headers[name] for name in SIGNATURE_HEADERS)
+    _check_timestamp(timestamp)
+    signed = f"{event_id}.{timestamp}.".encode() + body
+    if not _signature_matches(signed, signatures, secrets):
+        raise WebhookRejected("the webhook-signature matches none of the connection's secrets.", status=401)
+    payload = _payload(body)
+    event_type = payload.get("type", "")
+    if not isinstance(event_type, str):
+        raise WebhookRejected('the event\'s "type" must be a string.', status=400)
+    return WebhookEvent(event_id=event_id, event_type=event_type, payload=payload)
+
+
+def standard_webhook_sign(secret: str, event_id: str, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    """The sender's side: the three headers that make ``body`` verify under ``secret``.
+
+    For whatever sends clmsite webhooks in its own tests and tools (the reference CLM,
+    benchmarks); clmsite itself only verifies."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{event_id}.{timestamp}.".encode() + body
+    digest = hmac.new(webhook_secret_key(secret), signed, "sha256").digest()
+    signature = f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode()}"
+    return {"webhook-id": event_id, "webhook-timestamp": str(timestamp), "webhook-signature": signature}
+
+
+def webhook_secret_key(secret: str) -> bytes:
+    """The HMAC key of a configured secret (see the module's docstring)."""
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except binascii.Error:
+        key = b""
+    return key or secret.encode()
+
+
+def _check_timestamp(timestamp: str) -> None:
+    if not TIMESTAMP.fullmatch(timestamp):
+        raise WebhookRejected("the webhook-timestamp must be a unix time in whole seconds.", status=401)
+    skew = abs(time.time() - int(timestamp))
+    tolerance = settings.WEBHOOK_TIMESTAMP_TOLERANCE
+    if skew > tolerance:
+        raise WebhookRejected(
+            f"the webhook-timestamp is {skew:.0f} seconds away from the server's clock, more than the {tolerance} "
+            "allowed; refused as a possible replay.",
+            status=401,
+        )
+
+
+def _signature_matches(signed: bytes, signatures: str, secrets: Sequence[str]) -> bool:
+    expected = [base64.b64encode(hmac.digest(webhook_secret_key(secret), signed, "sha256")) for secret in secrets]
+    given = [
+        signature.encode()
+        for version, _, signature in (candidate.partition(",") for candidate in signatures.split())
+        if version == SIGNATURE_VERSION
+    ]
+    return any(hmac.compare_digest(candidate, match) for candidate in given for match in expected)
+
+
+def _payload(body: bytes) -> dict:
+    try:
+        payload = json.loads(body.decode(), parse_constant=_refuse_constant, parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise WebhookRejected("the body is not valid UTF-8.", status=400) from None
+    except (ValueError, RecursionError) as error:
+        raise WebhookRejected(f"the body is not valid JSON: {error}", status=400) from None
+    if not isinstance(payload, dict):
+        raise WebhookRejected("the body must be a JSON object.", status=400)
+    return payload
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    # A number beyond float range would come back as infinity, which JSON cannot store.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is too large a number")
+    return number
+
+
+# --- Receiving ------------------------------------------------------------------------------
+
+
+def inbound_event_receive(
+    *, connection: Connection, headers: Mapping[str, str], body: bytes
+) -> tuple[InboundEvent, bool]:
+    """Verifies a webhook and stores its event under (connection, event id); ``created`` is
+    False for a repeated id, which returns the stored event and changes nothing.
+
+    Raises ``WebhookRejected``. The event is committed when this returns (the API runs
+    without ATOMIC_REQUESTS), so the CLM's 2xx means it is stored; a worker applies it.
+    """
+    try:
+        connector = connector_for(connection)
+    except PermanentError:
+        logger.exception("Webhook for connection %s refused: its connector is not available.", connection)
+        raise WebhookRejected("the connection's connector is not available; try again later.", status=503) from None
+    event = connector.verify_webhook(headers=headers, body=body)
+    _check_storable(event)
+    with transaction.atomic():
+        # get_or_create catches the unique constraint's IntegrityError, so a concurrent
+        # delivery of the same id gets the stored event rather than an error.
+        stored, created = InboundEvent.objects.get_or_create(
+            connection=connection,
+            event_id=event.event_id,
+            defaults={"event_type": event.event_type, "payload": dict(event.payload)},
+        )
+        if created:
+            transaction.on_commit(partial(apply_inbound_event_task.delay, stored.pk))
+    return stored, created
+
+
+def _check_storable(event: WebhookEvent) -> None:
+    """Refuses (400) what the database would refuse, the same on every database."""
+    if len(event.event_id) > EVENT_ID_MAX:
+        raise WebhookRejected(f"the webhook-id is longer than {EVENT_ID_MAX} characters.", status=400)
+    if len(event.event_type) > EVENT_TYPE_MAX:
+        raise WebhookRejected(f'the event\'s "type" is longer than {EVENT_TYPE_MAX} characters.', status=400)
+    if _contains_nul(event.payload):
+        raise WebhookRejected("the body contains a NUL character (\\u0000), which cannot be stored.", status=400)
+
+
+def _contains_nul(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, Mapping):
+            pending.extend((*item.keys(), *item.values()))
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+# --- Applying -------------------------------------------------------------------------------
+
+
+def inbound_event_apply(*, event_id: int) -> None:
+    """Applies a stored event if it is still due: every contract it carries goes through
+    ``contract_record_apply``, and all of them commit together with the event marked done.
+
+    ``TransientError`` (or an unexpected error) is retried with backoff until the last
+    attempt; a record that breaks the rules (``ValidationFailed``) or a ``PermanentError``
+    goes to the dead-letter list at once, as retrying cannot help until someone fixes it.
+    """
+    event = _due_events().select_related("connection").filter(pk=event_id).first()
+    if event is None:
+        return
+    try:
+        # The CLM is asked before any transaction opens, so a slow CLM holds no lock.
+        records = _event_records(event)
+        with transaction.atomic():
+            if _claim(event):
+                outcome = _records_apply(event, records)
+                InboundEvent.objects.filter(pk=event.pk).update(
+                    status=WorkStatus.DONE, done_at=timezone.now(), outcome=_shortened(outcome, OUTCOME_MAX)
+                )
+    except TransientError as error:
+        _event_retry(event, error)
+    except PermanentError as error:
+        _event_bury(event, str(error), attempts=event.attempts + 1)
+    except Exception as error:
+        logger.exception("Applying inbound event %s failed unexpectedly.", event.pk)
+        _event_retry(event, error)
+
+
+def _due_events():
+    return InboundEvent.objects.filter(status=WorkStatus.PENDING, next_attempt_at__lte=timezone.now())
+
+
+def _claim(event: InboundEvent) -> bool:
+    """Locks the event for this transaction if it is still as it was read. Another worker
+    holding it, or having applied or retried it since (attempts moved on), means: leave it."""
+    return (
+        InboundEvent.objects.select_for_update(skip_locked=True)
+        .filter(pk=event.pk, status=WorkStatus.PENDING, attempts=event.attempts)
+        .exists()
+    )
+
+
+def _event_records(event: InboundEvent) -> list[ContractRecord]:
+    connector = connector_for(event.connection)
+    changes = connector.webhook_changes(WebhookEvent(event.event_id, event.event_type, event.payload))
+    return [
+        connector.fetch(change.external_id) if isinstance(change, ContractReference) else change for change in changes
+    ]
+
+
+def _records_apply(event: InboundEvent, records: list[ContractRecord]) -> str:
+    actor = Actor.for_connector(event.connection.connector)
+    outcomes = []
+    for record in records:
+        try:
+            result = contract_record_apply(connection=event.connection, record=record, actor=actor)
+        except ValidationFailed as failure:
+            raise PermanentError(f"{record.key} was not applied: {failure}") from failure
+        outcomes.append(f"{record.key}: {result.outcome}")
+    return "; ".join(outcomes) or "nothing to apply"
+
+
+def _event_retry(event: InboundEvent, error: Exception) -> None:
+    attempts = event.attempts + 1
+    if attempts >= max_attempts():
+        _event_bury(event, f"gave up after {attempts} attempts: {error}", attempts=attempts)
+        return
+    delay = backoff(attempts, retry_after=getattr(error, "retry_after", None))
+    with transaction.atomic():
+        if _claim(event):
+            InboundEvent.objects.filter(pk=event.pk).update(
+                attempts=attempts, next_attempt_at=timezone.now() + delay, last_error=str(error)
+            )
+            nudge = partial(apply_inbound_event_task.apply_async, (event.pk,), countdown=delay.total_seconds())
+            transaction.on_commit(nudge)
+
+
+def _event_bury(event: InboundEvent, error: str, *, attempts: int) -> None:
+    with transaction.atomic():
+        if not _claim(event):
+            return
+        InboundEvent.objects.filter(pk=event.pk).update(status=WorkStatus.DEAD, attempts=attempts, last_error=error)
+        dead_letter_add(
+            kind=DeadLetterKind.INBOUND_EVENT,
+            item=event,
+            connection=event.connection,
+            summary=f"Webhook {event.event_type or 'event'} {event.event_id} from {event.connection}",
+            error=error,
+            attempts=attempts,
+        )
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+# --- Sweeping -------------------------------------------------------------------------------
+
+
+def inbound_events_redrive() -> int:
+    """Nudges pending events that are due, in case their message was lost; returns how many."""
+    due = list(_due_events().order_by("next_attempt_at").values_list("pk", flat=True)[:REDRIVE_BATCH])
+    for event_id in due:
+        apply_inbound_event_task.delay(event_id)
+    return len(due)
