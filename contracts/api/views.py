@@ -7,6 +7,7 @@ signed-in person (``Actor.for_user``). docs/api.md describes the endpoints for i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django.db import DataError, IntegrityError, transaction
@@ -204,6 +205,30 @@ def ownership_for(caller: Caller, values: dict) -> str:
     """A new agreement is CLM-owned when the CLM integration pushes it for a contract;
     everything else (people, read-only clients, agreements without a contract) is SCM."""
     return AgreementOwnership.CLM if caller.acts_for_clm and values.get("contract_id") else AgreementOwnership.SCM
+
+
+def agreement_write(
+    caller: Caller, *, entity: LegalEntity, agreement: PurchaseAgreement | None, values: dict
+) -> PurchaseAgreement:
+    """Creates the agreement (``agreement`` None; owned as ``ownership_for`` says) or updates it."""
+    if agreement is None:
+        ownership = ownership_for(caller, values)
+        return agreement_create(legal_entity=entity, data=values, actor=caller.actor, ownership=ownership)
+    return agreement_update(agreement=agreement, data=values, actor=caller.actor)
+
+
+def line_write(
+    caller: Caller,
+    *,
+    agreement: PurchaseAgreement,
+    line: PurchaseAgreementLine | None,
+    number: Decimal,
+    values: dict,
+) -> PurchaseAgreementLine:
+    """Creates line ``number`` of the agreement (``line`` None) or updates it."""
+    if line is None:
+        return line_create(agreement=agreement, data={**values, "line_number": number}, actor=caller.actor)
+    return line_update(line=line, data=values, actor=caller.actor)
 
 
 # --- Contracts (SPEC §3.3) ------------------------------------------------------------
@@ -420,22 +445,29 @@ class ContractBatch:
             return result | {"errors": [found.as_dict() for found in problems]}
         if isinstance(values.get("currency"), str):
             values["currency"] = self.currency(values["currency"])
+
+        def upsert() -> str:
+            return contract_upsert(
+                legal_entity=entity,
+                contract_id=values.pop("contract_id", None),
+                data=values,
+                actor=self.caller.actor,
+                connection=self.caller.connection,
+            ).outcome
+
+        return result | self.saved(upsert)
+
+    def saved(self, write: Callable[[], str]) -> dict:
+        """Runs one record's write in its own savepoint: ``{"outcome": …}`` or ``{"errors": […]}``."""
         try:
             with transaction.atomic():
-                upserted = contract_upsert(
-                    legal_entity=entity,
-                    contract_id=values.pop("contract_id", None),
-                    data=values,
-                    actor=self.caller.actor,
-                    connection=self.caller.connection,
-                )
+                return {"outcome": str(write())}
         except ValidationFailed as failure:
-            return result | {"errors": failure.as_list()}
+            return {"errors": failure.as_list()}
         except (IntegrityError, DataError):
             # A constraint the services do not check first, or a concurrent write of the same key.
             refused = Problem(None, "the database refused the record; it clashes with a stored one.", "conflict")
-            return result | {"errors": [refused.as_dict()]}
-        return result | {"outcome": str(upserted.outcome)}
+            return {"errors": [refused.as_dict()]}
 
     def entity(self, code, problems: list[Problem]) -> LegalEntity | None:
         if code in (None, ""):
@@ -679,7 +711,6 @@ class AgreementDetailView(AgreementViewMixin, ApiView):
         entity = self.entity_or_404(self.kwargs["legal_entity"])
         values = parse_or_400(AgreementInputSerializer, self.request.data, ignore=AGREEMENT_SHOWN_ONLY)
         keys_match(values, legal_entity=entity.code, agreement_id=self.kwargs["agreement_id"])
-        actor = self.caller.actor
         with transaction.atomic():
             agreement = (
                 PurchaseAgreement.objects.select_for_update()
@@ -691,10 +722,7 @@ class AgreementDetailView(AgreementViewMixin, ApiView):
             check_if_none_match(self.request, agreement)
             if agreement is None:
                 values["agreement_id"] = self.kwargs["agreement_id"]
-                ownership = ownership_for(self.caller, values)
-                saved = agreement_create(legal_entity=entity, data=values, actor=actor, ownership=ownership)
-            else:
-                saved = agreement_update(agreement=agreement, data=values, actor=actor)
+            saved = agreement_write(self.caller, entity=entity, agreement=agreement, values=values)
         return self.agreement_written(saved, created=agreement is None)
 
     @extend_schema(
@@ -811,16 +839,12 @@ class AgreementLineDetailView(LineViewMixin, ApiView):
         number = parse_line_number(self.kwargs["line_number"])
         values = parse_or_400(LineInputSerializer, self.request.data, ignore=LINE_SHOWN_ONLY)
         keys_match(values, line_number=number)
-        actor = self.caller.actor
         with transaction.atomic():
             line = self.line_or_none(agreement, lock=True)
             self.check_creatable(line, PurchaseAgreementLine, create=create)
             check_if_match(self.request, line)
             check_if_none_match(self.request, line)
-            if line is None:
-                saved = line_create(agreement=agreement, data={**values, "line_number": number}, actor=actor)
-            else:
-                saved = line_update(line=line, data=values, actor=actor)
+            saved = line_write(self.caller, agreement=agreement, line=line, number=number, values=values)
         return self.line_written(saved, created=line is None)
 
     @extend_schema(

@@ -151,8 +151,8 @@ def test_dashboard_runs_the_same_queries_for_few_and_many_contracts(
 
     add(3)
     # Session, user, 2 for permissions; the totals, statuses, types, expiring list, connections
-    # and legal entities: one query each.
-    with django_assert_max_num_queries(10):
+    # legal entities and latest sync runs: one query each.
+    with django_assert_max_num_queries(11):
         usmf_client.get(HOME)
     with_3 = dashboard_queries()
     add(60)

@@ -11,14 +11,19 @@ import datetime
 from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import Count, Q, QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.generic import TemplateView
+from django.utils.formats import date_format
+from django.views.generic import TemplateView, View
 
-from connectors.models import Connection
+from connectors.imports import import_uploader
+from connectors.models import Connection, SyncRun
+from connectors.progress import COUNTED, sync_run_counts_text, sync_run_progress, sync_run_progress_text
 from contracts import selectors
-from contracts.choices import ConnectionStatus, ContractStatus
+from contracts.choices import ConnectionStatus, ContractStatus, SyncRunKind
 
 from .contracts import VIEW_CONTRACTS_PERMISSION
 
@@ -71,8 +76,58 @@ class DashboardView(LoginRequiredMixin, TemplateView):
                 for connection in Connection.objects.order_by("name")
             ],
             legal_entities=selectors.visible_legal_entities(user),
+            sync_runs=sync_run_rows(user),
         )
         return context
+
+
+class SyncRunProgressView(LoginRequiredMixin, View):
+    """The dashboard's sync-run panel as JSON, which app.js polls to keep it current."""
+
+    raise_exception = True  # a script asks: answer 403, not a login page
+
+    def get(self, request):
+        if not request.user.has_perm(VIEW_CONTRACTS_PERMISSION):
+            raise PermissionDenied
+        rows = sync_run_rows(request.user)
+        return JsonResponse({"runs": rows, "active": any(row["active"] for row in rows)})
+
+
+def sync_run_rows(user) -> list[dict]:
+    """The latest run of each kind per connection, as the panel shows it: figures and their
+    words, never the records themselves. An import shows only to those who see every legal
+    entity its uploading client may write."""
+    latest = SyncRun.objects.order_by().values("connection", "kind").annotate(latest=Max("pk")).values("latest")
+    runs = SyncRun.objects.filter(pk__in=latest).select_related("connection")
+    runs = runs.order_by(F("connection__name").asc(nulls_last=True), "kind")
+    return [_sync_run_row(run) for run in runs if run.kind != SyncRunKind.IMPORT or _sees_import(user, run)]
+
+
+def _sees_import(user, run: SyncRun) -> bool:
+    if selectors.sees_every_legal_entity(user):
+        return True
+    client = import_uploader(run)
+    if client is None or client.cross_company:
+        return False
+    visible = selectors.visible_legal_entities(user)
+    return not client.legal_entities.exclude(pk__in=visible.values("pk")).exists()
+
+
+def _sync_run_row(run: SyncRun) -> dict:
+    return {
+        "id": run.pk,
+        "connection": run.connection.name if run.connection else "No connection",
+        "kind": run.get_kind_display(),
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "colour": run.status_colour,
+        "active": run.is_active,
+        "progress": sync_run_progress(run),
+        "progress_text": sync_run_progress_text(run),
+        "counts": {name: getattr(run, name) for name in COUNTED},
+        "counts_text": sync_run_counts_text(run),
+        "started_text": date_format(timezone.localtime(run.started_at), "j M Y, H:i") if run.started_at else "—",
+    }
 
 
 def _expiring(today: datetime.date, days: int) -> Q:
