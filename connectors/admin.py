@@ -1,18 +1,33 @@
 """Django admin for connections and their navigation links (SPEC §3.5–§3.6, §7)."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import JsonResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 
-from contracts.admin import TRACKING_FIELDS, TrackedAdmin, status_badge
-from contracts.choices import ConnectionStatus, NavigationType
+from contracts.admin import TRACKING_FIELDS, ReadOnlyAdmin, ReadOnlyInline, TrackedAdmin, status_badge
+from contracts.choices import ConnectionStatus, NavigationType, SyncRunStatus
+from contracts.services import Actor, ValidationFailed
 
-from .models import Connection, NavigationLink, NavigationLinkParameter
+from .deadletters import ITEM_MODELS, dead_letter_discard, dead_letter_retry
+from .handshake import connection_check
+from .models import (
+    Connection,
+    DeadLetter,
+    InboundEvent,
+    NavigationLink,
+    NavigationLinkParameter,
+    OutboxMessage,
+    SyncError,
+    SyncRun,
+)
 from .navigation import PLACEHOLDERS, navigation_url, navigation_value_problems, preview_sample
+from .progress import sync_run_counts_text, sync_run_progress, sync_run_progress_text
+from .pull import pull_schedule_minutes, pull_schedule_set, pull_start
 
 SECRET_FIELDS = ("credentials", "webhook_secrets")
 KEEP_HELP = "Leave blank to keep the current value."
@@ -41,6 +56,17 @@ class ConnectionForm(forms.ModelForm):
         ),
     )
     clear_webhook_secrets = forms.BooleanField(label="Remove the stored webhook secrets", required=False)
+    poll_every_minutes = forms.IntegerField(
+        label="Pull every (minutes)",
+        required=False,
+        min_value=0,
+        help_text="Pulls the contracts changed since the last pull on this interval. Blank or 0: no scheduled pulls.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["poll_every_minutes"].initial = pull_schedule_minutes(self.instance)
 
     def clean_new_webhook_secrets(self):
         return "\n".join(self.cleaned_data["new_webhook_secrets"].split())  # stored one per line
@@ -67,7 +93,7 @@ class ConnectionAdmin(TrackedAdmin):
     list_display = ("name", "connector", "base_url", "enabled", "status_indicator", "status_changed_at", "last_sync_at")
     list_filter = ("enabled", "connector", "establishment_status", "configuration_status")
     search_fields = ("name", "connector", "base_url")
-    autocomplete_fields = ("poll_schedule",)
+    actions = ("sync_now", "full_resync", "check_connection")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a CLM is reached over https
     readonly_fields = (
         "status_indicator",
@@ -78,6 +104,7 @@ class ConnectionAdmin(TrackedAdmin):
         "last_sync_at",
         "credentials_state",
         "webhook_secrets_state",
+        "poll_schedule_link",
     )
     fieldsets = (
         (
@@ -90,7 +117,8 @@ class ConnectionAdmin(TrackedAdmin):
                     "navigation_base_url",
                     "enabled",
                     "create_unknown_contract_types",
-                    "poll_schedule",
+                    "push_master_data",
+                    ("poll_every_minutes", "poll_schedule_link"),
                     "settings",
                 )
             },
@@ -135,6 +163,48 @@ class ConnectionAdmin(TrackedAdmin):
     def webhook_secrets_state(self, connection):
         count = len(connection.webhook_secret_list)
         return f"{count} (encrypted)" if count else "None"
+
+    @admin.display(description="Schedule")
+    def poll_schedule_link(self, connection):
+        schedule = connection.poll_schedule
+        if schedule is None:
+            return "None"
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[schedule.pk])
+        return format_html('<a href="{}">{}</a>{}', url, schedule, "" if schedule.enabled else " (off)")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "poll_every_minutes" in form.changed_data:
+            minutes = form.cleaned_data["poll_every_minutes"]
+            pull_schedule_set(connection=obj, every_minutes=minutes, actor=Actor.for_user(request.user))
+
+    @admin.action(description="Sync now (pull the changed contracts)", permissions=["change"])
+    def sync_now(self, request, queryset):
+        self._pull_each(request, queryset, full=False)
+
+    @admin.action(description="Full resync (pull every contract)", permissions=["change"])
+    def full_resync(self, request, queryset):
+        self._pull_each(request, queryset, full=True)
+
+    @admin.action(description="Check connection (handshake)", permissions=["change"])
+    def check_connection(self, request, queryset):
+        actor = Actor.for_user(request.user)
+        for connection in queryset:
+            checked = connection_check(connection=connection, actor=actor)
+            level = messages.SUCCESS if checked.status == ConnectionStatus.READY else messages.WARNING
+            self.message_user(request, f"{checked}: {checked.status_label}. {checked.status_message}".strip(), level)
+
+    def _pull_each(self, request, queryset, *, full: bool) -> None:
+        actor = Actor.for_user(request.user)
+        for connection in queryset:
+            run = pull_start(connection_id=connection.pk, full=full, actor=actor)
+            if run is None:
+                self.message_user(request, f"{connection} is disabled; enable it to pull.", messages.WARNING)
+            elif run.requested_by == actor.label and run.status == SyncRunStatus.QUEUED:
+                self.message_user(request, f"{run} of {connection} queued (run {run.pk}).", messages.SUCCESS)
+            else:
+                status = run.get_status_display().lower()
+                self.message_user(request, f"{connection} already has {run} {status} (run {run.pk}).", messages.INFO)
 
 
 class NavigationLinkParameterForm(forms.ModelForm):
@@ -250,3 +320,184 @@ def _int_or_none(value: str | None) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+# --- Dead letters and the outbox (SPEC §7, §9) ----------------------------------------------
+
+ERROR_EXCERPT_CHARS = 120
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(admin.ModelAdmin):
+    """Work that ran out of attempts. Retry or discard is the way to clear an entry, since
+    each also settles the item (deleting the entry alone would leave the item dead)."""
+
+    list_display = ("summary", "kind", "connection", "error_excerpt", "attempts", "created_at")
+    list_select_related = ("connection",)
+    list_filter = ("kind", "connection", "created_at")
+    search_fields = ("summary", "error")
+    actions = ("retry", "discard")
+    fields = readonly_fields = ("kind", "item_link", "connection", "summary", "error", "attempts", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="Error")
+    def error_excerpt(self, letter):
+        return Truncator(letter.error).chars(ERROR_EXCERPT_CHARS)
+
+    @admin.display(description="Item")
+    def item_link(self, letter):
+        opts = ITEM_MODELS[letter.kind]._meta
+        try:
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[letter.object_id])
+        except NoReverseMatch:
+            return f"{opts.verbose_name} #{letter.object_id}"
+        return format_html('<a href="{}">{} #{}</a>', url, opts.verbose_name, letter.object_id)
+
+    @admin.action(description="Retry the selected items now", permissions=["change"])
+    def retry(self, request, queryset):
+        self._settle_each(request, queryset, dead_letter_retry, "Retried")
+
+    @admin.action(description="Discard the selected items", permissions=["change"])
+    def discard(self, request, queryset):
+        self._settle_each(request, queryset, dead_letter_discard, "Discarded")
+
+    def _settle_each(self, request, queryset, service, done: str) -> None:
+        actor, settled = Actor.for_user(request.user), 0
+        for letter in queryset:
+            try:
+                service(dead_letter=letter, actor=actor)
+            except ValidationFailed as failure:
+                problems = " ".join(problem.message for problem in failure.problems)
+                self.message_user(request, f"{letter.summary}: {problems}", messages.ERROR)
+            else:
+                settled += 1
+        if settled:
+            self.message_user(request, f"{done} {settled} dead letter(s).", messages.SUCCESS)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ("id", "connection", "operation", "record_key", "status", "attempts", "next_attempt_at", "done_at")
+    list_select_related = ("connection",)
+    list_filter = ("status", "connection", "entity", "operation")
+    search_fields = ("natural_key", "legal_entity_code")
+    readonly_fields = ("record_key",)
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(ReadOnlyAdmin):
+    """Webhook events as received (SPEC §9); a dead one is retried from the dead letters."""
+
+    list_display = ("event_id", "connection", "event_type", "status", "attempts", "received_at", "outcome")
+    list_select_related = ("connection",)
+    list_filter = ("status", "connection", "event_type")
+    search_fields = ("event_id",)
+    date_hierarchy = "received_at"
+
+
+# --- Sync runs (SPEC §7, §9, §8.8) ------------------------------------------------------
+
+SYNC_RUN_ERRORS_SHOWN = 100
+
+
+class FirstErrorsFormSet(forms.BaseInlineFormSet):
+    """Only the first errors of a run: a run may have thousands, and the page must still load."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_first_errors"):
+            self._first_errors = super().get_queryset()[:SYNC_RUN_ERRORS_SHOWN]
+        return self._first_errors
+
+
+class SyncErrorInline(ReadOnlyInline):
+    model = SyncError
+    formset = FirstErrorsFormSet
+    fields = readonly_fields = ("record_key", "message", "record")
+    verbose_name_plural = f"Errors (the first {SYNC_RUN_ERRORS_SHOWN}; see all of them with the link above)"
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    """Pulls, resyncs and imports with their progress; the list and page reload themselves
+    while a run shown is active (sync_runs.js)."""
+
+    list_display = (
+        "__str__",
+        "kind",
+        "connection",
+        "status_indicator",
+        "progress",
+        "counts",
+        "started_at",
+        "finished_at",
+        "duration",
+    )
+    list_select_related = ("connection",)
+    list_filter = ("kind", "status", "connection")
+    search_fields = ("requested_by", "message")
+    date_hierarchy = "created_at"
+    inlines = (SyncErrorInline,)
+    fieldsets = (
+        (None, {"fields": ("kind", "connection", "package", "requested_by", "status_indicator", "message")}),
+        ("Progress", {"fields": ("progress", "counts", "all_errors", "pages", "attempts", "next_token")}),
+        ("Times", {"fields": ("created_at", "started_at", "heartbeat_at", "finished_at", "duration")}),
+        ("Watermark", {"fields": ("watermark_from", "watermark_to")}),
+    )
+    readonly_fields = ("status_indicator", "progress", "counts", "all_errors", "duration")
+
+    class Media:
+        js = ("connectors/sync_runs.js",)
+
+    @admin.display(description="Status", ordering="status")
+    def status_indicator(self, run):
+        return status_badge(run.get_status_display(), run.status_colour)
+
+    @admin.display(description="Progress")
+    def progress(self, run):
+        percent = sync_run_progress(run)
+        bar = format_html('<progress max="100" value="{}"></progress> ', percent) if percent is not None else ""
+        return format_html(
+            '<span class="sync-run-progress" data-active="{}">{}{}</span>',
+            "true" if run.is_active else "false",
+            bar,
+            sync_run_progress_text(run),
+        )
+
+    @admin.display(description="Counts")
+    def counts(self, run):
+        return sync_run_counts_text(run)
+
+    @admin.display(description="Errors")
+    def all_errors(self, run):
+        url = reverse("admin:connectors_syncerror_changelist")
+        return format_html('<a href="{}?run={}">All {} errors</a>', url, run.pk, run.errors.count())
+
+    @admin.display(description="Duration")
+    def duration(self, run):
+        if run.started_at is None or run.finished_at is None:
+            return "—"
+        return str(run.finished_at - run.started_at).split(".")[0]  # h:mm:ss, whole seconds
+
+
+@admin.register(SyncError)
+class SyncErrorAdmin(ReadOnlyAdmin):
+    """Every record a run could not apply; a run's page links here for all of its errors."""
+
+    list_display = ("record_key", "message_excerpt", "run", "created_at")
+    list_select_related = ("run",)
+    list_filter = ("run__kind",)
+    search_fields = ("record_key", "message")
+    fields = readonly_fields = ("run", "record_key", "message", "record", "created_at")
+
+    @admin.display(description="Message")
+    def message_excerpt(self, error):
+        return Truncator(error.message).chars(ERROR_EXCERPT_CHARS)

@@ -4,6 +4,9 @@ from django.http import JsonResponse
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from connectors import api_imports
+from connectors.api import ConnectionWebhookView
+
 from . import connections, deeplinks, masterdata, validation, views
 
 app_name = "api"
@@ -65,5 +68,9 @@ urlpatterns = [
         connections.NavigationLinkDetailView.as_view(),
         name="navigation-link-detail",
     ),
+    path("connections/<str:name>/webhook/", ConnectionWebhookView.as_view(), name="connection-webhook"),
+    path("imports/", api_imports.ImportListView.as_view(), name="import-list"),
+    path("imports/<str:run_id>/", api_imports.ImportDetailView.as_view(), name="import-detail"),
+    path("imports/<str:run_id>/errors/", api_imports.ImportErrorListView.as_view(), name="import-errors"),
     re_path(r"^(?P<path_rest>.*)$", unknown_endpoint, name="unknown-endpoint"),
 ]

@@ -10,7 +10,7 @@ from clmsite.testing import WorkerProcess
 # Small timeouts and backoff so that retries and dead letters happen within a test.
 WORKER_SETTINGS = {
     "CONNECTOR_HTTP_TIMEOUT": "1",
-    "CONNECTOR_MAX_ATTEMPTS": "3",
+    "CONNECTOR_MAX_ATTEMPTS": "5",
     "CONNECTOR_BACKOFF_BASE": "0.2",
     "CONNECTOR_BACKOFF_CAP": "1",
     "CELERY_VISIBILITY_TIMEOUT": "5",

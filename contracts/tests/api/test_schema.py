@@ -41,7 +41,13 @@ OPERATIONS = {
     ("/api/v1/connections/{name}/navigation-links/", "get"),
     ("/api/v1/connections/{name}/navigation-links/", "put"),
     *(("/api/v1/connections/{name}/navigation-links/{navigation_type}/", m) for m in ("get", "put", "delete")),
+    ("/api/v1/connections/{name}/webhook/", "post"),
+    ("/api/v1/imports/", "post"),
+    ("/api/v1/imports/{run_id}/", "get"),
+    ("/api/v1/imports/{run_id}/errors/", "get"),
 }
+# Signed by the CLM rather than authorized by an API key: there is no permission to lack.
+WITHOUT_403 = {("/api/v1/connections/{name}/webhook/", "post")}
 
 
 @pytest.fixture
@@ -78,7 +84,8 @@ def test_every_operation_documents_its_errors_and_writes_their_body(schema):
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             responses = operation["responses"]
-            assert {"400", "401", "403"} <= responses.keys(), (path, method)
+            expected = {"400", "401"} if (path, method) in WITHOUT_403 else {"400", "401", "403"}
+            assert expected <= responses.keys(), (path, method)
             if method in ("put", "patch", "delete"):
                 assert {"404", "412"} <= responses.keys(), (path, method)
             if method != "get":
