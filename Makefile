@@ -45,3 +45,10 @@ FUZZ_MAX_EXAMPLES ?= 300
 fuzz: install
 	CLMSITE_VAR_DIR=$(CURDIR)/var/test-fuzz FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) \
 		$(BIN)/pytest -m fuzz contracts/tests/api/test_schema_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
+
+# The benchmarks of bench/ and their table (docs/performance.md); DATABASE_URL must name a
+# PostgreSQL database of their own. The webhook ones load the server with wrk, installed when missing.
+.PHONY: bench
+bench: install
+	command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	bench/run_all

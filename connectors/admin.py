@@ -28,6 +28,7 @@ from .models import (
 from .navigation import PLACEHOLDERS, navigation_url, navigation_value_problems, preview_sample
 from .progress import sync_run_counts_text, sync_run_progress, sync_run_progress_text
 from .pull import pull_schedule_minutes, pull_schedule_set, pull_start
+from .registry import connector_choices
 
 SECRET_FIELDS = ("credentials", "webhook_secrets")
 KEEP_HELP = "Leave blank to keep the current value."
@@ -65,6 +66,12 @@ class ConnectionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "connector" in self.fields:
+            # Only registered connectors can talk to a CLM; a typed name could never work.
+            self.fields["connector"] = forms.ChoiceField(
+                choices=[("", "---------"), *connector_choices()],
+                help_text=Connection._meta.get_field("connector").help_text,
+            )
         if self.instance.pk:
             self.fields["poll_every_minutes"].initial = pull_schedule_minutes(self.instance)
 

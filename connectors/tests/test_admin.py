@@ -343,3 +343,16 @@ def test_preview_is_for_admins_only(client, django_user_model, connection):
 
     client.force_login(django_user_model.objects.create_user("clerk", is_staff=True))
     assert preview(client, **query).status_code == 403
+
+
+def test_a_connection_offers_only_registered_connectors(admin_client, connection):
+    page = admin_client.get(admin_url(Connection, "change", connection.pk)).content.decode()
+    response = admin_client.post(
+        admin_url(Connection, "change", connection.pk), unchanged_connection_data(connection, connector="sap-ariba")
+    )
+
+    assert '<option value="reference"' in page
+    assert response.status_code == 200
+    assert "Select a valid choice. sap-ariba is not one of the available choices." in response.content.decode()
+    connection.refresh_from_db()
+    assert connection.connector != "sap-ariba"
