@@ -31,6 +31,10 @@ def derive_connection_status(establishment: str, configuration: str) -> str:
     return ConnectionStatus.NOT_STARTED
 
 
+# Written only by the pull (connectors.pull), with queryset updates.
+SYNC_OWNED_FIELDS = ("sync_watermark", "last_sync_at")
+
+
 class Connection(TrackedModel):
     name = models.CharField(max_length=100, unique=True)
     connector = models.CharField(max_length=60, help_text="The registered connector that talks to this CLM.")
@@ -81,6 +85,17 @@ class Connection(TrackedModel):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Pulls move the watermark with a queryset update while an admin may hold this row
+        # open in a form; a plain save of that older copy must not put the old watermark back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in SYNC_OWNED_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def status(self) -> str:

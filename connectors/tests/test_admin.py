@@ -356,3 +356,14 @@ def test_a_connection_offers_only_registered_connectors(admin_client, connection
     assert "Select a valid choice. sap-ariba is not one of the available choices." in response.content.decode()
     connection.refresh_from_db()
     assert connection.connector != "sap-ariba"
+
+
+def test_saving_a_connection_page_opened_before_a_pull_finished_keeps_the_new_watermark(admin_client, connection):
+    page_opened_with = Connection.objects.get(pk=connection.pk)
+    Connection.objects.filter(pk=connection.pk).update(sync_watermark="w-99")  # a pull finishes meanwhile
+
+    page_opened_with.base_url = "https://clm.example.com/v2"
+    page_opened_with.save()
+
+    stored = Connection.objects.get(pk=connection.pk)
+    assert (stored.base_url, stored.sync_watermark) == ("https://clm.example.com/v2", "w-99")

@@ -337,8 +337,7 @@ def test_duplicate_nudge_while_a_page_is_fetched_applies_each_page_once(clm, fak
 
 
 def test_start_queues_a_run_and_nudges_a_worker_once_committed(clm, nudges, django_capture_on_commit_callbacks):
-    clm.sync_watermark = "w-17"
-    clm.save()
+    Connection.objects.filter(pk=clm.pk).update(sync_watermark="w-17")
 
     with django_capture_on_commit_callbacks(execute=True):
         run = pull_start(connection_id=clm.pk, actor=Actor.system("scheduler"))
