@@ -1,7 +1,15 @@
 import pytest
+from django.conf import settings as django_settings
 
 from contracts.services import Actor
 from contracts.tests import factories
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Django's PBKDF2 takes half a second per password on purpose; tests create and log in
+    hundreds of users, and what they check is who may do what, not the hash's strength."""
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
