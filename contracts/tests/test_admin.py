@@ -85,8 +85,13 @@ def one_of_everything(legal_entity, admin_user):
     models.LegalEntityGrant.objects.create(user=admin_user, legal_entity=legal_entity)
     client = models.ApiClient.objects.create(name="reporting", key_prefix="0123abcd", key_hash="0" * 64)
     models.IdempotencyRecord.objects.create(
-        api_client=client, key="k-1", method="POST", path="/api/v1/contracts/", request_hash="0" * 64,
-        response_status=201, response_body={"contract_id": "C-1"},
+        api_client=client,
+        key="k-1",
+        method="POST",
+        path="/api/v1/contracts/",
+        request_hash="0" * 64,
+        response_status=201,
+        response_body={"contract_id": "C-1"},
     )
 
 

@@ -961,9 +961,7 @@ def test_responsible_worker_can_be_named_by_personnel_number_even_when_names_rep
     twin = factories.WorkerFactory(legal_entity=scm_agreement.legal_entity, name="Alex Kim", email="")
     factories.WorkerFactory(legal_entity=scm_agreement.legal_entity, name="Alex Kim", email="")
 
-    agreement_update(
-        agreement=scm_agreement, data={"primary_responsible_worker": twin.personnel_number}, actor=person
-    )
+    agreement_update(agreement=scm_agreement, data={"primary_responsible_worker": twin.personnel_number}, actor=person)
 
     scm_agreement.refresh_from_db()
     assert scm_agreement.primary_responsible_worker == twin
