@@ -132,6 +132,26 @@ def summary_ms(samples: list[float]) -> dict:
     }
 
 
+def profiled(work, describe, *, cumulative: int = 30) -> str:
+    """Runs ``work()`` under cProfile: ``describe(result, seconds)`` as a first line, then the
+    functions by cumulative time and by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    result = work()
+    profiler.disable()
+    out = io.StringIO()
+    out.write(describe(result, time.perf_counter() - started) + "\n")
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(cumulative)
+    stats.sort_stats("tottime").print_stats(15)
+    return out.getvalue()
+
+
 def emit(result: dict) -> None:
     """Writes the result as JSON where BENCH_JSON says (bench/run_all collects them)."""
     target = os.environ.get("BENCH_JSON")

@@ -21,9 +21,6 @@ repeat. Options: --profile (cProfile of an in-process pull of 2,000 more, after 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import pstats
 import sys
 import time
 import uuid
@@ -78,18 +75,11 @@ def profile(connection, server, prefix: str) -> str:
 
     serve(server, prefix, PROFILED_CONTRACTS)
     run = pull_start(connection_id=connection.pk, actor=Actor.system("bench"), enqueue=False)
-    profiler = cProfile.Profile()
-    started = time.perf_counter()
-    profiler.enable()
-    run = pull_run_to_end(run_id=run.pk)
-    profiler.disable()
-    elapsed = time.perf_counter() - started
-    out = io.StringIO()
-    out.write(f"{run.processed:,} contracts in {elapsed:.2f} s under the profiler ({run.status})\n")
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(35)
-    stats.sort_stats("tottime").print_stats(15)
-    return out.getvalue()
+    return _common.profiled(
+        lambda: pull_run_to_end(run_id=run.pk),
+        lambda done, seconds: f"{done.processed:,} contracts in {seconds:.2f} s under the profiler ({done.status})",
+        cumulative=35,
+    )
 
 
 def main() -> None:

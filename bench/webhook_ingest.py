@@ -26,16 +26,12 @@ Options: --requests N signed (default 40,000; the script stops if wrk runs out),
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
 import os
-import pstats
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -139,21 +135,17 @@ def profile(connection, prefix: str, count: int = 500) -> str:
     client = Client()
     url = reverse("api:connection-webhook", args=[connection.name])
     lines = [line.split("\t") for line in signed_lines(prefix, count)]
-    profiler = cProfile.Profile()
-    started = time.perf_counter()
-    profiler.enable()
-    for event_id, timestamp, signature, body in lines:
-        headers = {"webhook-id": event_id, "webhook-timestamp": timestamp, "webhook-signature": signature}
-        answer = client.post(url, body, content_type="application/json", headers=headers)
-        assert answer.status_code == 202, answer.content
-    profiler.disable()
-    elapsed = time.perf_counter() - started
-    out = io.StringIO()
-    out.write(f"{count} requests in {elapsed:.2f} s under the profiler ({count / elapsed:,.0f}/s)\n")
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(30)
-    stats.sort_stats("tottime").print_stats(15)
-    return out.getvalue()
+
+    def send_all() -> None:
+        for event_id, timestamp, signature, body in lines:
+            headers = {"webhook-id": event_id, "webhook-timestamp": timestamp, "webhook-signature": signature}
+            answer = client.post(url, body, content_type="application/json", headers=headers)
+            assert answer.status_code == 202, answer.content
+
+    def describe(_, seconds: float) -> str:
+        return f"{count} requests in {seconds:.2f} s under the profiler ({count / seconds:,.0f}/s)"
+
+    return _common.profiled(send_all, describe)
 
 
 def main() -> None:

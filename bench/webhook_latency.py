@@ -21,9 +21,6 @@ Options: --profile (cProfile of applying 200 events in-process, without the work
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import pstats
 import sys
 import threading
 import time
@@ -98,19 +95,14 @@ def profile(connection, prefix: str, count: int = 200) -> str:
     event_ids = list(
         InboundEvent.objects.filter(connection=connection, event_id__startswith=prefix).values_list("pk", flat=True)
     )
-    profiler = cProfile.Profile()
-    started = time.perf_counter()
-    profiler.enable()
-    for event_id in event_ids:
-        inbound_event_apply(event_id=event_id)
-    profiler.disable()
-    elapsed = time.perf_counter() - started
-    out = io.StringIO()
-    out.write(f"applied {len(event_ids)} events in {elapsed:.2f} s under the profiler\n")
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(30)
-    stats.sort_stats("tottime").print_stats(15)
-    return out.getvalue()
+
+    def apply_all() -> None:
+        for event_id in event_ids:
+            inbound_event_apply(event_id=event_id)
+
+    return _common.profiled(
+        apply_all, lambda _, seconds: f"applied {len(event_ids)} events in {seconds:.2f} s under the profiler"
+    )
 
 
 def main() -> None:
