@@ -152,6 +152,19 @@ def profiled(work, describe, *, cumulative: int = 30) -> str:
     return out.getvalue()
 
 
+def finish_without_baseline(
+    result: dict, info: dict, *, what: str, figure: str, target: str, met: bool, profiled: str = ""
+) -> None:
+    """For a figure with no raw baseline: its table row, the profile if one was taken, the
+    machine, and the JSON for bench/run_all."""
+    result["rows"].append((what, figure, "-", "-", target, "yes" if met else "no"))
+    if profiled:
+        print("\nprofile, in-process:\n" + profiled)
+    print()
+    print_machine(info)
+    emit(result)
+
+
 def emit(result: dict) -> None:
     """Writes the result as JSON where BENCH_JSON says (bench/run_all collects them)."""
     target = os.environ.get("BENCH_JSON")

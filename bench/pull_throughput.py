@@ -130,21 +130,15 @@ def main() -> None:
     met = rate >= RATE_TARGET and run.status == SyncRunStatus.SUCCEEDED and run.processed == args.contracts
     print(f"target ≥ {RATE_TARGET:,.0f} contracts/s with one worker: {'met' if met else 'MISSED'}")
     result.update({"rate": rate, "seconds": seconds, "processed": run.processed, "pages": run.pages})
-    result["rows"].append(
-        (
-            f"pull, {args.contracts:,} new in pages of {args.page_size}, 1 worker",
-            f"{rate:,.0f} contracts/s",
-            "-",
-            "-",
-            f"≥ {RATE_TARGET:,.0f}/s",
-            "yes" if met else "no",
-        )
+    _common.finish_without_baseline(
+        result,
+        info,
+        what=f"pull, {args.contracts:,} new in pages of {args.page_size}, 1 worker",
+        figure=f"{rate:,.0f} contracts/s",
+        target=f"≥ {RATE_TARGET:,.0f}/s",
+        met=met,
+        profiled=profiled,
     )
-    if profiled:
-        print("\nprofile, in-process:\n" + profiled)
-    print()
-    _common.print_machine(info)
-    _common.emit(result)
 
 
 if __name__ == "__main__":

@@ -221,21 +221,15 @@ def main() -> None:
     met = rate >= RATE_TARGET and clean
     print(f"target ≥ {RATE_TARGET:,.0f} requests/s, nothing lost: {'met' if met else 'MISSED'}")
     result.update({"rate": rate, "latency_ms": latency, "statuses": statuses, "errors": errors, "counts": counts})
-    result["rows"].append(
-        (
-            f"webhook ingest, gunicorn {args.workers}×{args.gunicorn_threads}, wrk -c {args.connections}",
-            f"{rate:,.0f} req/s, p99 {latency['p99']:.0f} ms, lost {lost}",
-            "-",
-            "-",
-            f"≥ {RATE_TARGET:,.0f}/s, nothing lost",
-            "yes" if met else "no",
-        )
+    _common.finish_without_baseline(
+        result,
+        info,
+        what=f"webhook ingest, gunicorn {args.workers}×{args.gunicorn_threads}, wrk -c {args.connections}",
+        figure=f"{rate:,.0f} req/s, p99 {latency['p99']:.0f} ms, lost {lost}",
+        target=f"≥ {RATE_TARGET:,.0f}/s, nothing lost",
+        met=met,
+        profiled=profiled,
     )
-    if profiled:
-        print("\nprofile, in-process:\n" + profiled)
-    print()
-    _common.print_machine(info)
-    _common.emit(result)
 
 
 if __name__ == "__main__":

@@ -171,21 +171,15 @@ def main() -> None:
     met = p95 <= P95_TARGET_SECONDS and not_done == 0
     print(f"target p95 ≤ {P95_TARGET_SECONDS:g} s with one worker: {'met' if met else 'MISSED'}")
     result.update({"p50_s": p50, "p95_s": p95, "max_s": max(latencies), "apply_rate": apply_rate, "not_done": not_done})
-    result["rows"].append(
-        (
-            f"webhook receipt → applied, {args.rate:g}/s for {args.seconds:g} s, 1 worker",
-            f"p95 {p95:.2f} s, p50 {p50:.2f} s, {apply_rate:,.0f} applied/s",
-            "-",
-            "-",
-            f"p95 ≤ {P95_TARGET_SECONDS:g} s",
-            "yes" if met else "no",
-        )
+    _common.finish_without_baseline(
+        result,
+        info,
+        what=f"webhook receipt → applied, {args.rate:g}/s for {args.seconds:g} s, 1 worker",
+        figure=f"p95 {p95:.2f} s, p50 {p50:.2f} s, {apply_rate:,.0f} applied/s",
+        target=f"p95 ≤ {P95_TARGET_SECONDS:g} s",
+        met=met,
+        profiled=profiled,
     )
-    if profiled:
-        print("\nprofile, in-process:\n" + profiled)
-    print()
-    _common.print_machine(info)
-    _common.emit(result)
 
 
 if __name__ == "__main__":
