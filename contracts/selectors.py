@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from contracts.choices import ContractFlowName, ContractStatus
+from connectors.models import SyncRun
+from contracts.choices import ContractFlowName, ContractStatus, SyncRunKind
 from contracts.models import (
     Contract,
     ContractStatusChange,
@@ -194,3 +195,24 @@ def get_agreement_for(user, pk: int) -> PurchaseAgreement:
 
 def _granted_legal_entity_ids(user) -> QuerySet:
     return LegalEntityGrant.objects.filter(user=user).values("legal_entity_id")
+
+
+def latest_sync_runs_visible_to(user) -> list[SyncRun]:
+    """The latest run of each kind per connection, by connection name. An import shows only
+    to those who see every legal entity its uploading client may write."""
+    latest = SyncRun.objects.order_by().values("connection", "kind").annotate(latest=Max("pk")).values("latest")
+    runs = SyncRun.objects.filter(pk__in=latest).select_related("connection")
+    runs = runs.order_by(F("connection__name").asc(nulls_last=True), "kind")
+    return [run for run in runs if run.kind != SyncRunKind.IMPORT or _sees_import(user, run)]
+
+
+def _sees_import(user, run: SyncRun) -> bool:
+    from connectors.imports import import_uploader  # connectors imports this app's models
+
+    if sees_every_legal_entity(user):
+        return True
+    client = import_uploader(run)
+    if client is None or client.cross_company:
+        return False
+    visible = visible_legal_entities(user)
+    return not client.legal_entities.exclude(pk__in=visible.values("pk")).exists()

@@ -12,18 +12,17 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.generic import TemplateView, View
 
-from connectors.imports import import_uploader
 from connectors.models import Connection, SyncRun
 from connectors.progress import COUNTED, sync_run_counts_text, sync_run_progress, sync_run_progress_text
 from contracts import selectors
-from contracts.choices import ConnectionStatus, ContractStatus, SyncRunKind
+from contracts.choices import ConnectionStatus, ContractStatus
 
 from .contracts import VIEW_CONTRACTS_PERMISSION
 
@@ -94,23 +93,9 @@ class SyncRunProgressView(LoginRequiredMixin, View):
 
 
 def sync_run_rows(user) -> list[dict]:
-    """The latest run of each kind per connection, as the panel shows it: figures and their
-    words, never the records themselves. An import shows only to those who see every legal
-    entity its uploading client may write."""
-    latest = SyncRun.objects.order_by().values("connection", "kind").annotate(latest=Max("pk")).values("latest")
-    runs = SyncRun.objects.filter(pk__in=latest).select_related("connection")
-    runs = runs.order_by(F("connection__name").asc(nulls_last=True), "kind")
-    return [_sync_run_row(run) for run in runs if run.kind != SyncRunKind.IMPORT or _sees_import(user, run)]
-
-
-def _sees_import(user, run: SyncRun) -> bool:
-    if selectors.sees_every_legal_entity(user):
-        return True
-    client = import_uploader(run)
-    if client is None or client.cross_company:
-        return False
-    visible = selectors.visible_legal_entities(user)
-    return not client.legal_entities.exclude(pk__in=visible.values("pk")).exists()
+    """The latest runs the user may see, as the panel shows them: figures and their words,
+    never the records themselves."""
+    return [_sync_run_row(run) for run in selectors.latest_sync_runs_visible_to(user)]
 
 
 def _sync_run_row(run: SyncRun) -> dict:
