@@ -7,15 +7,21 @@ so the API (and anything else that writes them) applies the same ones.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from contracts.choices import NavigationType
+from contracts.choices import ApiClientRole, NavigationType
+from contracts.models import ApiClient
+from contracts.services.api_clients import api_client_create, api_client_rotate_key
 from contracts.services.common import Actor, Problems, clean_scalars, reject_unknown_keys
 
+from . import webhooks
 from .models import Connection, NavigationLink, NavigationLinkParameter
 from .navigation import navigation_value_problems
 
@@ -191,3 +197,59 @@ def _link_save(
             for position, (key, value) in enumerate(parameters)
         )
     return link
+
+
+@dataclass(frozen=True)
+class ClmPairing:
+    """What a CLM speaking the reference protocol needs to talk to clmsite, and clmsite to it.
+
+    The API key and the secrets are shown here once: clmsite keeps the key's hash and the
+    rest encrypted.
+    """
+
+    clmsite_url: str
+    connection: str
+    api_key: str
+    webhook_secret: str
+    pull_token: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def connection_pair(*, connection: Connection, clm_url: str, clmsite_url: str, actor: Actor) -> ClmPairing:
+    """Sets up both directions between clmsite and the CLM at ``clm_url`` in one step.
+
+    The connection gets the CLM's address, a new bearer token for pulling from it, a new
+    webhook secret (replacing the old ones: pairing again starts over) and master-data push;
+    the connection's API client (``<connection> integration``, role ``clm_integration``, every
+    legal entity) is created, or given a new key. Each call invalidates the previous pairing.
+    """
+    pull_token = secrets.token_urlsafe(32)
+    webhook_secret = webhooks.SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+    with transaction.atomic():
+        connection.base_url = clm_url
+        connection.credentials = pull_token
+        connection.webhook_secrets = webhook_secret
+        connection.push_master_data = True
+        connection.enabled = True
+        connection.changed_by = actor.label
+        connection.save()
+        client = ApiClient.objects.filter(connection=connection, role=ApiClientRole.CLM_INTEGRATION).first()
+        if client is None:
+            client, api_key = api_client_create(
+                name=f"{connection.name} integration",
+                role=ApiClientRole.CLM_INTEGRATION,
+                actor=actor,
+                cross_company=True,
+                connection=connection,
+            )
+        else:
+            api_key = api_client_rotate_key(client=client, actor=actor)
+    return ClmPairing(
+        clmsite_url=clmsite_url.rstrip("/"),
+        connection=connection.name,
+        api_key=api_key,
+        webhook_secret=webhook_secret,
+        pull_token=pull_token,
+    )

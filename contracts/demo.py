@@ -463,7 +463,11 @@ NAVIGATION_LINKS = (
         NavigationType.NEW_CONTRACT_FROM_PURCH_AGREEMENT,
         "New contract from purchase agreement",
         "/ui/contracts/new",
-        (("source", "clmsite"), ("agreement", "%PurchaseAgreement.PurchaseAgreementId%")),
+        (
+            ("source", "clmsite"),
+            ("agreement", "%PurchaseAgreement.PurchaseAgreementId%"),
+            ("legal_entity", "%PurchaseAgreement.BuyingLegalEntityId%"),
+        ),
     ),
     (NavigationType.EDIT_CONTRACT, "Edit contract", "/ui/contracts/edit", (("id", "%Contract.ExternalContractId%"),)),
     (
