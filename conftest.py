@@ -1,6 +1,10 @@
+import os
+
 import pytest
 from django.conf import settings as django_settings
+from playwright.sync_api import sync_playwright
 
+from clmsite.testing import CHROMIUM, CHROMIUM_FLAGS
 from contracts.services import Actor
 from contracts.tests import factories
 
@@ -10,6 +14,20 @@ def fast_password_hashing():
     """Django's PBKDF2 takes half a second per password on purpose; tests create and log in
     hundreds of users, and what they check is who may do what, not the hash's strength."""
     django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Playwright's sync API runs an event loop in the test thread; the test's own ORM calls are
+# still synchronous, so Django's async-safety guard would refuse them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Real headless Chromium, shared by every browser test of the run."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
