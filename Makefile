@@ -26,10 +26,18 @@ $(CHROMIUM):
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-# Embedded default: SQLite and a filesystem broker in var/, demo data, web + worker + scheduler.
+# Embedded default: SQLite and a filesystem broker in var/, demo data, web + worker + scheduler,
+# and the reference CLM (its own process and database) paired with the demo connection.
+CLMSITE_PORT ?= 8000
+REFCLM_PORT ?= 8001
+PAIRING := $(or $(CLMSITE_VAR_DIR),var)/reference-clm.json
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/honcho start
+	$(BIN)/python manage.py pair_clm "Reference CLM" --clm-url http://127.0.0.1:$(REFCLM_PORT) \
+		--clmsite-url http://127.0.0.1:$(CLMSITE_PORT) --write $(PAIRING)
+	$(BIN)/python -m refclm migrate --noinput
+	$(BIN)/python -m refclm configure $(PAIRING)
+	CLMSITE_PORT=$(CLMSITE_PORT) REFCLM_PORT=$(REFCLM_PORT) $(BIN)/honcho start
 
 # The whole suite against whatever DATABASE_URL / REDIS_URL say (SQLite and the
 # filesystem broker when unset). Tests keep their own var/ so a running demo is untouched.
