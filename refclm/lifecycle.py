@@ -3,7 +3,7 @@
 Pure Python on purpose (no Django), so the rules are tested on their own and read in one
 place. The statuses are the fourteen of SPEC §3.3, spelled as clmsite spells them. What an
 action does to a contract's data (an amendment's changes, an expiry date) is decided here
-too, as flags and plain values, and applied by ``refclm.contracts``.
+too, as flags and plain values, and applied by ``refclm.services``.
 """
 
 from __future__ import annotations

@@ -11,10 +11,8 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from clmsite.testing import wait_for
-from connectors.pull import pull_start
 from contracts.choices import AgreementOwnership, AgreementStatus, ContractStatus
 from contracts.models import Contract, PurchaseAgreement, Vendor
-from contracts.services import Actor
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -156,18 +154,16 @@ def test_termination_in_the_clm_closes_the_agreement(demo_world, staff):
     expect(field(staff, "Contract status")).to_have_text("Terminated")
 
 
-def test_expiry_in_the_clm_closes_the_agreement_at_the_next_pull(demo_world, staff):
+def test_expiry_in_the_clm_closes_the_agreement(demo_world, staff):
     clm = demo_world.clm
-    clm.configure(demo_world.pairing, delivery="pull")  # nothing is pushed but executions
+    clm.configure(demo_world.pairing, delivery="api")  # every change pushed through clmsite's API
     purchase = sign_in_the_clm(clm, clm.create(type="Purchase", legal_entity="USMF"))
     contract = arrives(demo_world, purchase, status=ContractStatus.EXECUTED)
 
-    clm.advance(purchase, "expire")
-    run = pull_start(connection_id=demo_world.connection.pk, actor=Actor.system("e2e"))
+    expired = clm.advance(purchase, "expire")
     contract = arrives(demo_world, purchase, status=ContractStatus.EXPIRED)
 
-    run.refresh_from_db()
-    assert run.failed == 0, run.message
+    assert contract.expiration_date.isoformat() == expired["expiration_date"]
     open_agreement_of(staff, contract)
     expect(field(staff, "Status")).to_have_text("Closed")
     expect(field(staff, "Contract status")).to_have_text("Expired")
