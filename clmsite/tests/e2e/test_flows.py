@@ -74,6 +74,12 @@ def test_nda_signed_in_the_clm_is_executed_in_all_contracts_and_on_the_vendor(de
     history = staff.locator("section", has=staff.get_by_role("heading", name=re.compile("Status history")))
     for label in ("Draft", "Waiting for approval", "Approved", "Executed"):
         expect(history).to_contain_text(label)
+    with staff.expect_popup() as opened:
+        staff.get_by_role("link", name="View (opens in a new tab)").click()
+    in_the_clm = opened.value
+    expect(in_the_clm.locator("h1")).to_contain_text(nda["contract_id"])
+    expect(in_the_clm.locator("main")).to_contain_text("Executed")
+    in_the_clm.close()
     staff.goto(f"/vendors/{contract.vendor.pk}/")
     expect(staff.get_by_text(re.compile("^Under NDA")).first).to_be_visible()
     expect(staff.locator("body")).to_contain_text(nda["contract_id"])
@@ -107,6 +113,9 @@ def test_amendment_updates_the_same_agreement_and_lines_in_place(demo_world, sta
     agreement = PurchaseAgreement.objects.get(contract=contract)
     lines_before = list(agreement.lines.values_list("pk", flat=True))
 
+    staff.goto(f"/contracts/{contract.pk}/")
+    staff.get_by_role("link", name="Amend", exact=True).click()
+    expect(staff.locator("h1")).to_have_text(f"Amend {purchase['contract_id']}")  # the CLM's own page
     amending = clm.advance(purchase, "amend")
     assert amending["amendment_in_process"]
     assert wait_for(lambda: PurchaseAgreement.objects.get(pk=agreement.pk).amendment_in_process), demo_world.logs()
