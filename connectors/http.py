@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 ERROR_EXCERPT_CHARS = 200
 
 
+class CredentialsRefused(PermanentError):
+    """The CLM answered 401. Permanent for a fixed token; a connector whose tokens expire
+    catches it to fetch a new token and ask once more."""
+
+
 class HttpClient:
     """JSON over HTTP to one CLM, at ``base_url``, with ``Authorization: Bearer <token>``."""
 
@@ -62,7 +67,8 @@ class HttpClient:
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status >= 400:
-            raise PermanentError(f"{self.label} refused {method} {url} with HTTP {status}{self._excerpt(response)}.")
+            refused = CredentialsRefused if status == 401 else PermanentError
+            raise refused(f"{self.label} refused {method} {url} with HTTP {status}{self._excerpt(response)}.")
         if not response.content.strip():
             return None
         try:
@@ -102,7 +108,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 def json_object(value: Any, *, what: str) -> dict[str, Any]:
     """``value`` when it is a JSON object; else the CLM sent garbage, named by ``what``."""
     if not isinstance(value, dict):
-        raise PermanentError(f"{what} is not a JSON object but {_json_kind(value)}.")
+        raise PermanentError(f"{what} is not a JSON object but {json_kind(value)}.")
     return value
 
 
@@ -114,7 +120,7 @@ def json_field(answer: Mapping[str, Any], key: str, kinds: tuple[type, ...], *, 
         return None
     value = answer[key]
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise PermanentError(f'{what} has "{key}" as {_json_kind(value)}, which is not what the protocol says.')
+        raise PermanentError(f'{what} has "{key}" as {json_kind(value)}, which is not what the protocol says.')
     return value
 
 
@@ -122,7 +128,7 @@ def _shorten(error: Exception) -> str:
     return " ".join(str(error).split())[: ERROR_EXCERPT_CHARS * 2]
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     if value is None:
         return "null"
     return {bool: "a boolean", str: "text", list: "a list", dict: "an object"}.get(type(value), "a number")

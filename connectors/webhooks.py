@@ -79,7 +79,7 @@ def standard_webhook_verify(*, secrets: Sequence[str], headers: Mapping[str, str
     signed = f"{event_id}.{timestamp}.".encode() + body
     if not _signature_matches(signed, signatures, secrets):
         raise WebhookRejected("the webhook-signature matches none of the connection's secrets.", status=401)
-    payload = _payload(body)
+    payload = webhook_payload(body)
     event_type = payload.get("type", "")
     if not isinstance(event_type, str):
         raise WebhookRejected('the event\'s "type" must be a string.', status=400)
@@ -130,7 +130,8 @@ def _signature_matches(signed: bytes, signatures: str, secrets: Sequence[str]) -
     return any(hmac.compare_digest(candidate, match) for candidate in given for match in expected)
 
 
-def _payload(body: bytes) -> dict:
+def webhook_payload(body: bytes) -> dict:
+    """A webhook's body as a JSON object, or ``WebhookRejected`` (400) saying why it is not one."""
     try:
         payload = json.loads(body.decode(), parse_constant=_refuse_constant, parse_float=_finite_float)
     except UnicodeDecodeError:

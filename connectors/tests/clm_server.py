@@ -94,20 +94,13 @@ class FakeClmServer:
 
     def answer(self, method: str, path: str, query: dict[str, str], headers, body: bytes) -> tuple[int, dict, bytes]:
         """(status, headers, body) for one request, faults first."""
-        with self.lock:
-            self.requests.append({"method": method, "path": path, "query": query})
-            fault = self.faults.popleft() if self.faults else None
-        if fault is not None and fault.kind in ("delay", "timeout"):
-            time.sleep(fault.seconds)
-        if fault is not None and fault.kind == "error":
-            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            return fault.status, extra, (fault.body or json.dumps({"detail": "Simulated failure."})).encode()
-        if fault is not None and fault.kind == "garbage":
-            return 200, {}, fault.body.encode()
+        fault, instead = self.take_fault(method, path, query)
+        if instead is not None:
+            return instead
         if headers.get("Authorization") != f"Bearer {self.token}":
-            return _json(401, {"detail": "Missing or wrong bearer token."})
+            return json_answer(401, {"detail": "Missing or wrong bearer token."})
         if method == "GET" and path == "/api/status/":
-            return _json(200, {"configured": self.configured, "message": self.status_message})
+            return json_answer(200, {"configured": self.configured, "message": self.status_message})
         if method == "GET" and path == "/api/contracts/":
             return self._page(query, repeat_token=fault is not None and fault.kind == "repeat_token")
         if method == "GET" and path.startswith("/api/contracts/"):
@@ -115,14 +108,29 @@ class FakeClmServer:
             with self.lock:
                 contract = self.contracts.get(external_id)
             if contract is None:
-                return _json(404, {"detail": f"No contract {external_id}."})
-            return _json(200, _public(contract))
+                return json_answer(404, {"detail": f"No contract {external_id}."})
+            return json_answer(200, _public(contract))
         if method == "POST" and path == "/api/master-data/":
             push = {"body": json.loads(body or b"null"), "idempotency_key": headers.get("Idempotency-Key")}
             with self.lock:
                 self.pushes.append(push)
-            return _json(202, {"accepted": True})
-        return _json(404, {"detail": "Not a path of the reference protocol."})
+            return json_answer(202, {"accepted": True})
+        return json_answer(404, {"detail": "Not a path of the reference protocol."})
+
+    def take_fault(self, method: str, path: str, query: dict[str, str]) -> tuple[Fault | None, tuple | None]:
+        """Logs a request and meets it with the next scripted fault: (the fault, the answer it
+        gives instead of the normal one or ``None``). For fakes of other protocols too."""
+        with self.lock:
+            self.requests.append({"method": method, "path": path, "query": query})
+            fault = self.faults.popleft() if self.faults else None
+        if fault is not None and fault.kind in ("delay", "timeout"):
+            time.sleep(fault.seconds)
+        if fault is not None and fault.kind == "error":
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            return fault, (fault.status, extra, (fault.body or json.dumps({"detail": "Simulated failure."})).encode())
+        if fault is not None and fault.kind == "garbage":
+            return fault, (200, {}, fault.body.encode())
+        return fault, None
 
     def _page(self, query: dict[str, str], *, repeat_token: bool) -> tuple[int, dict, bytes]:
         since = int(query.get("modified_since") or 0)
@@ -136,14 +144,14 @@ class FakeClmServer:
         if repeat_token:
             next_token = query.get("ctoken") or f"page-{offset}"
         answer = {"items": [_public(c) for c in page], "next_ctoken": next_token, "watermark": watermark}
-        return _json(200, {**answer, "total": len(changed)})
+        return json_answer(200, {**answer, "total": len(changed)})
 
 
 def _public(contract: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in contract.items() if key != "_sequence"}
 
 
-def _json(status: int, value: Any) -> tuple[int, dict, bytes]:
+def json_answer(status: int, value: Any) -> tuple[int, dict, bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(value).encode()
 
 
