@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from contracts.choices import ApiClientRole, NavigationType
+from contracts.choices import ApiClientRole, HandshakeStatus, NavigationType
 from contracts.models import ApiClient
 from contracts.services.api_clients import api_client_create, api_client_rotate_key
 from contracts.services.common import Actor, Problems, clean_scalars, reject_unknown_keys
@@ -233,6 +233,11 @@ def connection_pair(*, connection: Connection, clm_url: str, clmsite_url: str, a
         connection.webhook_secrets = webhook_secret
         connection.push_master_data = True
         connection.enabled = True
+        # New credentials: whether the CLM can use them is unknown until it reports or is checked.
+        connection.establishment_status = HandshakeStatus.NOT_STARTED
+        connection.configuration_status = HandshakeStatus.NOT_STARTED
+        connection.status_message = f"Paired with the CLM at {clm_url}; waiting for it to report."
+        connection.status_changed_at = timezone.now()
         connection.changed_by = actor.label
         connection.save()
         client = ApiClient.objects.filter(connection=connection, role=ApiClientRole.CLM_INTEGRATION).first()

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from . import lifecycle, masterdata
 from .clmsite import ClmsiteError
+from .configuration import master_data_refresh
 from .delivery import deliveries_run
 from .models import Config, Contract, ContractType
 from .protocol import delivery_outcome
@@ -40,7 +41,7 @@ def clock_tick(*, rng: random.Random, max_open: int = 25) -> str:
     due = config.master_data_synced_at is None or timezone.now() - config.master_data_synced_at > MASTER_DATA_EVERY
     if due and config.reaches_clmsite:
         try:
-            counts = masterdata.master_data_sync()
+            counts = master_data_refresh()
         except ClmsiteError as error:
             if not masterdata.legal_entity_codes():
                 return f"master data: not read ({error})"

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 
+from .clmsite import ClmsiteClient, ClmsiteError
+from .masterdata import master_data_sync
 from .models import Config, DeliveryMode, MasterRecord
 from .services import InputInvalid
+
+logger = logging.getLogger(__name__)
+# clmsite keeps this much of a status message (its connection's status_message).
+STATUS_MESSAGE_LIMIT = 500
 
 CONFIG_KEYS = ("clmsite_url", "api_key", "connection", "webhook_secret", "pull_token", "delivery", "public_url")
 URL_KEYS = ("clmsite_url", "public_url")
@@ -79,3 +87,39 @@ def status_report(config: Config | None = None) -> dict[str, Any]:
         "message": f"Ready: {vendors} vendors and {products} products in {legal_entities} legal entities; "
         f"changes are delivered by {config.delivery}.",
     }
+
+
+def master_data_refresh(*, client: ClmsiteClient | None = None) -> dict[str, int]:
+    """Reads master data from clmsite, then tells clmsite how ready this CLM is as a result.
+
+    Raises what ``master_data_sync`` raises, after reporting the failure.
+    """
+    client = client or ClmsiteClient()
+    try:
+        return master_data_sync(client=client)
+    finally:
+        status_report_send(client=client)
+
+
+def status_report_send(*, client: ClmsiteClient) -> None:
+    """Reports this CLM's status on its connection in clmsite (SPEC §3.5, §8.7): reachable
+    (establishment Success) and configured or not, with the reason.
+
+    Best effort: clmsite also asks for it in its own handshake, so a report that cannot be
+    delivered is only logged.
+    """
+    if not client.config.connection:
+        return
+    report = status_report()  # afresh: reading master data has just recorded its outcome
+    try:
+        client.api(
+            "PATCH",
+            f"/connections/{quote(client.config.connection, safe='')}/status/",
+            json={
+                "establishment_status": "Success",
+                "configuration_status": "Success" if report["configured"] else "Error",
+                "message": report["message"][:STATUS_MESSAGE_LIMIT],
+            },
+        )
+    except ClmsiteError as error:
+        logger.warning("connection status not reported to clmsite: %s", error)

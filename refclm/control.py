@@ -10,11 +10,10 @@ from django.http import Http404, JsonResponse
 
 from . import services
 from .clock import clock_tick
-from .configuration import config_apply, config_as_json
+from .configuration import config_apply, config_as_json, master_data_refresh
 from .delivery import deliveries_run
 from .faults import faults_as_json, faults_set
 from .jsonapi import json_body, json_endpoint
-from .masterdata import master_data_sync
 from .models import Contract
 from .protocol import contract_as_control, delivery_as_json, last_delivery
 from .services import InputInvalid, contract_advance, contract_find
@@ -47,7 +46,7 @@ def config(request):
 
 @json_endpoint(_control_token, ("POST",))
 def sync_master_data(request):
-    return JsonResponse({"read": master_data_sync()})
+    return JsonResponse({"read": master_data_refresh()})
 
 
 @json_endpoint(_control_token, ("POST",))

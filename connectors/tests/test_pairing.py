@@ -33,6 +33,8 @@ def test_pairing_writes_the_clm_side_readable_by_the_owner_only(tmp_path):
     assert connection.credentials == pairing["pull_token"]
     assert connection.webhook_secret_list == [pairing["webhook_secret"]]
     assert connection.push_master_data
+    assert connection.status_label == "Not started"
+    assert connection.status_message == "Paired with the CLM at http://127.0.0.1:8001; waiting for it to report."
 
 
 def test_paired_clm_may_push_contracts_and_sign_webhooks(tmp_path, client):
