@@ -1,5 +1,5 @@
 """A fake DocuSign Navigator over real HTTP, for tests: the Agreements API of the vendor's
-OpenAPI document (shared/vendor/docusign/) and an OAuth client-credentials token endpoint.
+OpenAPI document (a copy in tests/vendor/docusign/) and an OAuth client-credentials token endpoint.
 
 It is the reference CLM's fake server (clm_server.py) with another protocol: the same
 thread on 127.0.0.1, the same scripted faults (``delay``, ``error``, ``timeout``,
@@ -20,12 +20,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import pytest
-from django.conf import settings
 from jsonschema import Draft202012Validator
 
 from connectors.tests.clm_server import FakeClmServer, json_answer
 
-VENDOR_DIR = Path(settings.BASE_DIR).parent / "shared" / "vendor" / "docusign"
+VENDOR_DIR = Path(__file__).resolve().parent / "vendor" / "docusign"
 ACCOUNT_ID = "5d3c0a3e-6f2b-4c8e-9a51-2f4b7c9d1e08"
 STATIC_TOKEN = "navigator-static-test-token"
 CLIENT_ID = "clmsite-integration-key"
