@@ -70,6 +70,18 @@ def get_contract_for(user, pk: int) -> Contract:
     return get_object_or_404(contracts, pk=pk)
 
 
+def latest_status_changes_visible_to(user, limit: int) -> list[ContractStatusChange]:
+    """The ``limit`` most recent status changes of the contracts the user may see, newest
+    first, each with its contract and the contract's connection.
+
+    Newest first is ``statuschange_latest`` read backwards; the scope joins each change to
+    its contract by primary key, so the query stops after ``limit`` visible rows instead of
+    gathering every visible contract first.
+    """
+    changes = ContractStatusChange.objects.filter(contract__in=contracts_visible_to(user))
+    return list(changes.select_related("contract__connection").order_by("-changed_at", "-id")[:limit])
+
+
 # --- Vendors and their NDA standing (SPEC §4, §6.5) -----------------------------------
 #
 # "Does vendor X have an executed, unexpired NDA in legal entity Y?" A contract counts as

@@ -12,6 +12,7 @@ urlpatterns = [
     path("contracts/export.xlsx", views.ContractXlsxExportView.as_view(), name="export_xlsx"),
     path("l/<str:token>/", views.DeepLinkView.as_view(), name="deep_link"),
     path("dashboard/sync-runs.json", views.dashboard.SyncRunProgressView.as_view(), name="sync_runs"),
+    path("dashboard/latest-changes.json", views.dashboard.LatestChangesView.as_view(), name="latest_changes"),
     path("vendors/", views.VendorListView.as_view(), name="vendor_list"),
     path("vendors/<int:pk>/", views.VendorDetailView.as_view(), name="vendor_detail"),
     path("agreements/", views.AgreementListView.as_view(), name="agreement_list"),

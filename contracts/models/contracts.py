@@ -144,7 +144,11 @@ class ContractStatusChange(models.Model):
 
     class Meta:
         ordering = ["contract", "changed_at", "id"]
-        indexes = [models.Index(fields=["contract", "changed_at"], name="statuschange_contract_at")]
+        indexes = [
+            models.Index(fields=["contract", "changed_at"], name="statuschange_contract_at"),
+            # The dashboard's latest changes across contracts, newest first (scanned backwards).
+            models.Index(fields=["changed_at", "id"], name="statuschange_latest"),
+        ]
 
     def __str__(self):
         return f"{self.from_status or '—'} → {self.to_status}"

@@ -11,6 +11,7 @@ import datetime
 from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import JsonResponse
@@ -23,12 +24,14 @@ from connectors.models import Connection, SyncRun
 from connectors.progress import COUNTED, sync_run_counts_text, sync_run_progress, sync_run_progress_text
 from contracts import selectors
 from contracts.choices import ConnectionStatus, ContractStatus
+from contracts.models import ContractStatusChange
 
 from .contracts import VIEW_CONTRACTS_PERMISSION
 
 EXPIRING_WINDOWS = (30, 60, 90)  # days from today; each links to All contracts "expiring within N days"
 EXPIRING_SOON_DAYS = EXPIRING_WINDOWS[0]
 EXPIRING_LIST_SIZE = 8
+LATEST_CHANGES_SIZE = 10
 TYPE_BAR_COLOUR = "blue"
 
 
@@ -76,20 +79,67 @@ class DashboardView(LoginRequiredMixin, TemplateView):
             ],
             legal_entities=selectors.visible_legal_entities(user),
             sync_runs=sync_run_rows(user),
+            latest_changes=latest_change_rows(user),
         )
         return context
 
 
-class SyncRunProgressView(LoginRequiredMixin, View):
-    """The dashboard's sync-run panel as JSON, which app.js polls to keep it current."""
+class DashboardPanelView(LoginRequiredMixin, View):
+    """A dashboard panel as JSON, which app.js polls to keep the panel current. It answers
+    whoever may see the dashboard's contract figures."""
 
     raise_exception = True  # a script asks: answer 403, not a login page
 
     def get(self, request):
         if not request.user.has_perm(VIEW_CONTRACTS_PERMISSION):
             raise PermissionDenied
-        rows = sync_run_rows(request.user)
-        return JsonResponse({"runs": rows, "active": any(row["active"] for row in rows)})
+        return JsonResponse(self.panel(request.user))
+
+    def panel(self, user) -> dict:
+        raise NotImplementedError
+
+
+class SyncRunProgressView(DashboardPanelView):
+    """The Sync runs panel: the latest runs and whether any is still running."""
+
+    def panel(self, user) -> dict:
+        rows = sync_run_rows(user)
+        return {"runs": rows, "active": any(row["active"] for row in rows)}
+
+
+class LatestChangesView(DashboardPanelView):
+    """The Latest contract changes panel."""
+
+    def panel(self, user) -> dict:
+        return {"changes": latest_change_rows(user)}
+
+
+def latest_change_rows(user) -> list[dict]:
+    """The latest status changes the user may see, as the Latest contract changes panel shows
+    them; the page and its JSON share these rows, so both say the same."""
+    changes = selectors.latest_status_changes_visible_to(user, limit=LATEST_CHANGES_SIZE)
+    return [_change_row(change) for change in changes]
+
+
+def _change_row(change: ContractStatusChange) -> dict:
+    contract = change.contract
+    return {
+        "id": change.pk,
+        "contract_id": contract.contract_id,
+        "contract_name": contract.name,
+        "contract_url": reverse("contracts:detail", args=[contract.pk]),
+        # A contract's first history row has no previous status: it is the contract appearing.
+        "first": not change.from_status,
+        "from_label": change.get_from_status_display(),
+        "from_colour": ContractStatus.colour(change.from_status),
+        "to_label": change.get_to_status_display(),
+        "to_colour": ContractStatus.colour(change.to_status),
+        "connection": contract.connection.name if contract.connection else "",
+        "changed_by": change.changed_by,
+        "changed_at": change.changed_at.isoformat(),
+        "changed_text": naturaltime(change.changed_at),
+        "changed_title": date_format(timezone.localtime(change.changed_at), "j M Y, H:i:s T"),
+    }
 
 
 def sync_run_rows(user) -> list[dict]:
