@@ -1,10 +1,15 @@
 """Django admin for connections and their navigation links (SPEC §3.5–§3.6, §7)."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
@@ -12,7 +17,9 @@ from django.utils.text import Truncator
 from contracts.admin import TRACKING_FIELDS, ReadOnlyAdmin, ReadOnlyInline, TrackedAdmin, status_badge
 from contracts.choices import ConnectionStatus, NavigationType, SyncRunStatus
 from contracts.services import Actor, ValidationFailed
+from contracts.services.contracts import CONTRACT_INPUT_FIELDS
 
+from .base import ConnectorError
 from .deadletters import ITEM_MODELS, dead_letter_discard, dead_letter_retry
 from .handshake import connection_check
 from .models import (
@@ -28,9 +35,11 @@ from .models import (
 from .navigation import PLACEHOLDERS, navigation_url, navigation_value_problems, preview_sample
 from .progress import sync_run_counts_text, sync_run_progress, sync_run_progress_text
 from .pull import pull_schedule_minutes, pull_schedule_set, pull_start
-from .registry import connector_choices
+from .registry import connector_choices, connector_for
 
 SECRET_FIELDS = ("credentials", "webhook_secrets")
+# The start of an unmappable record shown on the Test connection page.
+PREVIEW_RAW_CHARS = 600
 KEEP_HELP = "Leave blank to keep the current value."
 
 
@@ -83,6 +92,12 @@ class ConnectionForm(forms.ModelForm):
         for name in SECRET_FIELDS:
             if cleaned_data.get(f"new_{name}") and cleaned_data.get(f"clear_{name}"):
                 self.add_error(f"clear_{name}", "Either type a new value or remove the stored one, not both.")
+        if cleaned_data.get("connector") and "settings" in cleaned_data:
+            # The chosen connector judges the settings as typed; every problem is listed on the field.
+            typed = Connection(connector=cleaned_data["connector"], settings=cleaned_data["settings"])
+            problems = connector_for(typed).settings_problems()
+            if problems:
+                self.add_error("settings", problems)
         return cleaned_data
 
     def save(self, commit=True):
@@ -100,7 +115,7 @@ class ConnectionAdmin(TrackedAdmin):
     list_display = ("name", "connector", "base_url", "enabled", "status_indicator", "status_changed_at", "last_sync_at")
     list_filter = ("enabled", "connector", "establishment_status", "configuration_status")
     search_fields = ("name", "connector", "base_url")
-    actions = ("sync_now", "full_resync", "check_connection")
+    actions = ("sync_now", "full_resync", "check_connection", "test_connection")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a CLM is reached over https
     readonly_fields = (
         "status_indicator",
@@ -201,6 +216,40 @@ class ConnectionAdmin(TrackedAdmin):
             level = messages.SUCCESS if checked.status == ConnectionStatus.READY else messages.WARNING
             self.message_user(request, f"{checked}: {checked.status_label}. {checked.status_message}".strip(), level)
 
+    @admin.action(description="Test connection (show the first page mapped, save nothing)", permissions=["change"])
+    def test_connection(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one connection to test.", messages.WARNING)
+            return None
+        return redirect("admin:connectors_connection_test", queryset.get().pk)
+
+    def get_urls(self):
+        opts = self.model._meta
+        test = path(
+            "<path:object_id>/test/",
+            self.admin_site.admin_view(self.test_connection_view),
+            name=f"{opts.app_label}_{opts.model_name}_test",
+        )
+        return [test, *super().get_urls()]
+
+    def test_connection_view(self, request, object_id):
+        """The saved connection's first page as its connector maps it, or why it cannot be read.
+        Reads from the CLM with the stored credentials, hence for those who may change it."""
+        connection = self.get_object(request, unquote(object_id))
+        if connection is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        if not self.has_change_permission(request, connection):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": connection,
+            "title": f"Test connection: {connection}",
+            "connector_label": dict(connector_choices()).get(connection.connector, connection.connector),
+            **connection_preview(connection),
+        }
+        return TemplateResponse(request, "admin/connectors/connection/test_connection.html", context)
+
     def _pull_each(self, request, queryset, *, full: bool) -> None:
         actor = Actor.for_user(request.user)
         for connection in queryset:
@@ -212,6 +261,41 @@ class ConnectionAdmin(TrackedAdmin):
             else:
                 status = run.get_status_display().lower()
                 self.message_user(request, f"{connection} already has {run} {status} (run {run.pk}).", messages.INFO)
+
+
+def connection_preview(connection: Connection) -> dict:
+    """What the Test connection page shows: the first page's records as rows of clmsite
+    fields (the columns any record has, in the order of contract_upsert's fields), the
+    records that could not be mapped, and the error when the CLM could not be read at all."""
+    try:
+        page = connector_for(connection).preview()
+    except ConnectorError as error:
+        return {"error": str(error)}
+    present = {name for record in page.records for name in record.data}
+    columns = [name for name in CONTRACT_INPUT_FIELDS if name in present]
+    rows = [
+        [record.legal_entity, record.contract_id, *(_shown(record.data.get(name)) for name in columns)]
+        for record in page.records
+    ]
+    problems = [
+        {
+            "key": key,
+            "reason": reason,
+            "raw": Truncator(json.dumps(raw, indent=1, ensure_ascii=False, default=str)).chars(PREVIEW_RAW_CHARS),
+        }
+        for key, reason, raw in page.problems
+    ]
+    return {
+        "columns": ["legal_entity", "contract_id", *columns],
+        "rows": rows,
+        "problems": problems,
+        "total": page.total,
+        "more_pages": bool(page.next_token),
+    }
+
+
+def _shown(value) -> str:
+    return "—" if value is None or value == "" else str(value)
 
 
 class NavigationLinkParameterForm(forms.ModelForm):

@@ -107,6 +107,18 @@ class Connector:
     def __init__(self, connection: Connection):
         self.connection = connection
 
+    # --- configuration ----------------------------------------------------------------
+    def settings_problems(self) -> list[str]:
+        """What is wrong with the connection's settings, each in plain words. The admin asks
+        before saving a connection (built as typed, not saved), and saves nothing while
+        there is any. Called without talking to the CLM."""
+        return []
+
+    def preview(self) -> PullPage:
+        """The first page of a full listing, mapped, for an admin to look at ("Test
+        connection"); nothing is saved. Any connector that pulls can preview this way."""
+        return self.pull(since="", token="", full=True)
+
     # --- inbound ----------------------------------------------------------------------
     def pull(self, *, since: str, token: str, full: bool) -> PullPage:
         """One page of contracts changed since ``since`` (all of them when ``full``),

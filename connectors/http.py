@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -29,26 +30,54 @@ class CredentialsRefused(PermanentError):
 
 
 class HttpClient:
-    """JSON over HTTP to one CLM, at ``base_url``, with ``Authorization: Bearer <token>``."""
+    """JSON over HTTP to one CLM, at ``base_url``, with ``Authorization: Bearer <token>``.
 
-    def __init__(self, *, base_url: str, token: str = "", label: str = "The CLM"):
+    A CLM that wants its secret elsewhere names the header (``auth_header``) and the word
+    before the token (``auth_scheme``; blank sends the token alone, as API keys go).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str = "",
+        label: str = "The CLM",
+        auth_header: str = "Authorization",
+        auth_scheme: str = "Bearer",
+    ):
         self.base_url = base_url.rstrip("/")
         self.label = label
         self._token = token
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": "clmsite"})
         if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+            self.session.headers[auth_header] = f"{auth_scheme} {token}" if auth_scheme else token
 
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)
+
+    def get_json_and_links(self, path: str, *, params: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, str]]:
+        """The decoded answer and its ``Link`` header (RFC 8288) as absolute URLs by ``rel``."""
+        response = self._send("GET", path, params=params)
+        links = {rel: urljoin(response.url, link["url"]) for rel, link in response.links.items() if link.get("url")}
+        return self._decoded("GET", path, response), links
 
     def post_json(self, path: str, *, body: Any, headers: Mapping[str, str] | None = None) -> Any:
         return self.request("POST", path, json=body, headers=headers)
 
     def request(self, method: str, path: str, **kwargs) -> Any:
         """The decoded JSON answer (``None`` for an empty one), or a ``ConnectorError``."""
-        url = f"{self.base_url}/{path.lstrip('/')}"
+        return self._decoded(method, path, self._send(method, path, **kwargs))
+
+    def url_for(self, path: str) -> str:
+        """``path`` below the base URL; an absolute URL (a CLM's own next-page link) as it is."""
+        if urlsplit(path).scheme:
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
+        """The CLM's answer when it is a success, or a ``ConnectorError``."""
+        url = self.url_for(path)
         timeout = settings.CONNECTOR_HTTP_TIMEOUT
         try:
             response = self.session.request(method, url, timeout=timeout, **kwargs)
@@ -58,7 +87,8 @@ class HttpClient:
             # The exception's text names the URL and the cause, never the headers.
             raise TransientError(f"{self.label} could not be reached: {_shorten(error)}") from None
         except requests.RequestException as error:
-            raise PermanentError(f"{self.label} cannot be asked for {url}: {_shorten(error)}") from None
+            # An invalid header value, for one, is quoted in the exception's text.
+            raise PermanentError(f"{self.label} cannot be asked for {url}: {self._blanked(_shorten(error))}") from None
         logger.debug("%s %s -> %s", method, url, response.status_code)
         status = response.status_code
         if status == 429 or status >= 500:
@@ -69,6 +99,10 @@ class HttpClient:
         if status >= 400:
             refused = CredentialsRefused if status == 401 else PermanentError
             raise refused(f"{self.label} refused {method} {url} with HTTP {status}{self._excerpt(response)}.")
+        return response
+
+    def _decoded(self, method: str, path: str, response: requests.Response) -> Any:
+        url = self.url_for(path)
         if not response.content.strip():
             return None
         try:
@@ -81,10 +115,11 @@ class HttpClient:
             ) from None
 
     def _excerpt(self, response: requests.Response) -> str:
-        text = " ".join(response.text[:ERROR_EXCERPT_CHARS].split())
-        if self._token:
-            text = text.replace(self._token, "***")
+        text = self._blanked(" ".join(response.text[:ERROR_EXCERPT_CHARS].split()))
         return f": {text}" if text else ""
+
+    def _blanked(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -1,3 +1,3 @@
 """The connectors that ship, one module each; importing this package registers them."""
 
-from . import docusign, reference  # noqa: F401
+from . import docusign, generic_rest, reference  # noqa: F401

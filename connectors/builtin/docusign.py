@@ -51,10 +51,10 @@ from connectors.base import (
     WebhookRejected,
 )
 from connectors.http import CredentialsRefused, HttpClient, json_field, json_kind, json_object
-from connectors.models import SyncRun
 from connectors.registry import register_connector
+from connectors.support import SettingsReader, calendar_date, stop_at_page_limit, watermark_before
 from connectors.webhooks import webhook_payload
-from contracts.choices import AccountType, ContractStatus, HandshakeStatus, RenewalType, SyncRunKind, SyncRunStatus
+from contracts.choices import AccountType, ContractStatus, HandshakeStatus, RenewalType
 from contracts.models import ContractType, LegalEntity, Vendor
 
 DEFAULT_PAGE_SIZE = 100
@@ -80,10 +80,6 @@ CONTRACT_TYPE_NAME_MAX = ContractType._meta.get_field("name").max_length
 # A token is renewed this long before the token endpoint said it expires (or a tenth of its life).
 TOKEN_EXPIRY_MARGIN_SECONDS = 60.0
 CONNECT_SIGNATURE_HEADER = re.compile(r"x-docusign-signature-[0-9]+", re.IGNORECASE)
-LOCAL_DATE_TIME = re.compile(
-    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
-    r"(?:T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
-)
 _NUMBER = r"(-?[0-9]+(?:\.[0-9]+)?)"
 ISO_DURATION = re.compile(
     rf"P(?:(-?[0-9]+)Y)?(?:(-?[0-9]+)M)?(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?"
@@ -148,8 +144,9 @@ class NavigatorSettings:
     def from_connection(cls, connection) -> NavigatorSettings:
         """Raises ``PermanentError`` naming every setting that is wrong."""
         raw = connection.settings if isinstance(connection.settings, Mapping) else {}
-        problems = [f'"{key}" is not a setting of this connector.' for key in raw if key not in SETTINGS_HELP]
-        read = _SettingsReader(raw, problems)
+        problems: list[str] = []
+        read = SettingsReader(raw, problems)
+        read.refuse_unknown(SETTINGS_HELP)
         status_map = {
             **DEFAULT_STATUS_MAP,
             **{key.upper(): value for key, value in read.text_map("status_map").items()},
@@ -195,60 +192,6 @@ class NavigatorSettings:
         if problems:
             raise PermanentError(f'The settings of connection "{connection}" are not usable: {" ".join(problems)}')
         return settings
-
-
-class _SettingsReader:
-    def __init__(self, raw: Mapping[str, Any], problems: list[str]):
-        self.raw, self.problems = raw, problems
-
-    def text(self, key: str, *, required: bool = False) -> str:
-        value = self.raw.get(key)
-        if value is None or value == "":
-            if required:
-                self.problems.append(f"{key} is required.")
-            return ""
-        if not isinstance(value, str):
-            self.problems.append(f"{key} must be text, not {json_kind(value)}.")
-            return ""
-        return value.strip()
-
-    def whole_number(self, key: str, default: int, *, minimum: int) -> int:
-        value = self.raw.get(key)
-        if value is None or value == "":
-            return default
-        if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problems.append(f"{key} must be a whole number, not {value!r}.")
-            return default
-        if value < minimum:
-            self.problems.append(f"{key} must be at least {minimum}.")
-            return default
-        return value
-
-    def flag(self, key: str) -> bool:
-        value = self.raw.get(key, False)
-        if not isinstance(value, bool):
-            self.problems.append(f"{key} must be true or false, not {value!r}.")
-            return False
-        return value
-
-    def text_map(self, key: str) -> dict[str, str]:
-        value = self.raw.get(key) or {}
-        valid = isinstance(value, Mapping) and all(
-            isinstance(name, str) and isinstance(target, str) and target.strip() for name, target in value.items()
-        )
-        if not valid:
-            self.problems.append(f'{key} must be an object of text to text, e.g. {{"name": "value"}}.')
-            return {}
-        return {name.strip(): target.strip() for name, target in value.items()}
-
-    def text_list(self, key: str) -> list[str]:
-        value = self.raw.get(key) or []
-        if not isinstance(value, list) or not all(isinstance(name, str) and name.strip() for name in value):
-            self.problems.append(f'{key} must be a list of names, e.g. ["ACME, INC"].')
-            return []
-        return value
 
 
 # --- Bearer tokens ----------------------------------------------------------------------------
@@ -409,19 +352,11 @@ class _AgreementReader:
         text = self.text(obj, key, path)
         if text is None:
             return None
-        match = LOCAL_DATE_TIME.fullmatch(text)
-        if match is None:
-            self.problems.append(f'{path} "{text}" is not an ISO 8601 date-time')
-            return None
         try:
-            day = date.fromisoformat(match["date"])
-        except ValueError:
-            day = None
-        hour, minute, second = (int(match[name] or 0) for name in ("hour", "minute", "second"))
-        if day is None or hour > 23 or minute > 59 or second > 59:
-            self.problems.append(f'{path} "{text}" is not a real date')
+            return calendar_date(text)
+        except ValueError as wrong:
+            self.problems.append(f'{path} "{text}" {wrong}')
             return None
-        return day
 
     def duration_days(self, obj: Any, key: str, path: str, *, anchor: date | None) -> int | None:
         """An ISO 8601 duration in whole days. Years and months count back from ``anchor`` (the
@@ -646,7 +581,7 @@ class DocusignNavigatorConnector(Connector):
         watermark = ""
         if settings.changed_since_filter and not token:
             # The first page fixes where the next pull starts: this pull's own start, less the overlap.
-            watermark = (started - settings.changed_since_overlap).isoformat(timespec="seconds").replace("+00:00", "Z")
+            watermark = watermark_before(started, settings.changed_since_overlap)
         return PullPage(
             records=records, next_token=_next_token(answer, what=what), watermark=watermark, problems=problems
         )
@@ -708,7 +643,9 @@ class DocusignNavigatorConnector(Connector):
     def check(self) -> Handshake:
         settings = self.settings  # unusable settings: establishment fails with the reasons
         self._get(self._agreements_path(), params={"limit": 1})
-        problems = self._configuration_problems()
+        problems = self.settings_problems()
+        if settings.connect_enabled and not self.connection.webhook_secret_list:
+            problems.append("connect_enabled is on, but no HMAC key is entered as a webhook secret.")
         if problems:
             return Handshake(HandshakeStatus.SUCCESS, HandshakeStatus.ERROR, " ".join(problems))
         return Handshake(
@@ -743,26 +680,16 @@ class DocusignNavigatorConnector(Connector):
 
     def _check_page_limit(self, token: str) -> None:
         """Stops a listing that goes on past ``max_pages``: a page count only the run knows."""
-        if not token:
-            return
-        pages = (
-            SyncRun.objects.filter(
-                connection_id=self.connection.pk,
-                kind__in=(SyncRunKind.PULL, SyncRunKind.FULL_RESYNC),
-                status__in=SyncRunStatus.active(),
-                next_token=token,
-            )
-            .values_list("pages", flat=True)
-            .first()
+        stop_at_page_limit(
+            connection_id=self.connection.pk,
+            token=token,
+            max_pages=self.settings.max_pages,
+            source="DocuSign",
+            page_size=self.settings.page_size,
+            whole="account",
         )
-        limit = self.settings.max_pages
-        if pages is not None and pages >= limit:
-            raise PermanentError(
-                f"DocuSign still had more agreements after {pages} pages of {self.settings.page_size}, the most this "
-                f"connection reads (max_pages {limit}); stopped. Raise max_pages if the account is that large."
-            )
 
-    def _configuration_problems(self) -> list[str]:
+    def settings_problems(self) -> list[str]:
         try:
             mapper = self.mapper
         except PermanentError as error:
@@ -779,8 +706,6 @@ class DocusignNavigatorConnector(Connector):
                 f"vendor_map names vendor account(s) {', '.join(sorted(accounts - known))}, which do not exist in "
                 f"{mapper.legal_entity.code}."
             )
-        if self.settings.connect_enabled and not self.connection.webhook_secret_list:
-            problems.append("connect_enabled is on, but no HMAC key is entered as a webhook secret.")
         return problems
 
     def _item_key(self, item: Any, index: int) -> str:

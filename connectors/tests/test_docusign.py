@@ -24,7 +24,7 @@ from connectors.builtin import docusign
 from connectors.builtin.docusign import AgreementInvalid
 from connectors.deadletters import dead_letter_retry
 from connectors.handshake import connection_check
-from connectors.models import DeadLetter, InboundEvent, SyncError, SyncRun
+from connectors.models import Connection, DeadLetter, InboundEvent, SyncError, SyncRun
 from connectors.pull import pull_run_to_end, pull_start
 from connectors.registry import connector_for
 from connectors.runs import contract_record_apply
@@ -545,6 +545,26 @@ def test_unusable_settings_stop_the_pull_with_every_reason(connection, navigator
     ):
         assert reason in run.message
     assert navigator.requests == []
+
+
+def test_the_admin_refuses_to_save_unusable_settings_with_their_reasons(admin_client, legal_entity, navigator):
+    form = {
+        "name": "Navigator",
+        "connector": "docusign_navigator",
+        "base_url": navigator.url,
+        "navigation_base_url": "",
+        "enabled": "on",
+        "settings": '{"legal_entity": "USMF", "page_size": "many", "connect_enabled": true}',
+        "new_credentials": STATIC_TOKEN,
+        "new_webhook_secrets": "",
+    }
+
+    response = admin_client.post(reverse("admin:connectors_connection_add"), form)
+
+    assert response.status_code == 200
+    problems = " ".join(response.context["adminform"].form.errors["settings"])
+    assert "account_id is required." in problems and "page_size must be a whole number" in problems
+    assert not Connection.objects.filter(name="Navigator").exists()
 
 
 # --- Tokens ---------------------------------------------------------------------------------
