@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_clmsite .venv/bin/python bench/api_bulk_upsert.py
 
 The API is called in-process through Django's test ``Client`` (middleware, API key
-authentication, parsing, a savepoint and ``contract_upsert`` per record with its status
+authentication, parsing, the batch write ``contracts_upsert`` with each record's status
 history row, the JSON answer; no socket, no WSGI server), DEBUG off, as a clm_integration
 client granted USMF. Each request carries 1,000 new NDA contracts (status Executed, with a
 vendor, currency and dates, as a CLM pushes them); the request bodies are serialized

@@ -4,11 +4,11 @@
 
 A fake CLM speaking the reference protocol over real HTTP (connectors/tests/clm_server.py, in a
 thread of this process on 127.0.0.1) serves --contracts new lightweight NDA contracts (default
-20,000) in pages of --page-size (default 100). A connection of the reference connector pulls
+20,000) in pages of --page-size (default 500, the connector's own). A connection of the reference connector pulls
 them with one worker process, ``celery -A clmsite worker --concurrency=1`` (prefork, one
 child), on the PostgreSQL database of DATABASE_URL with REDIS_URL (default
-redis://127.0.0.1:6379/5) as the broker: page by page, each page's contracts applied through
-contract_upsert, with the run's next token and counts, in one transaction. The worker is a real
+redis://127.0.0.1:6379/5) as the broker: page by page, each page's contracts applied as one
+batch (contracts_upsert), with the run's next token and counts, in one transaction. The worker is a real
 process, as in production. A pull of one page warms the worker up first; the timed pull is
 then an incremental one of the new contracts. Figure: processed contracts / (finished_at -
 started_at) of the run, as the worker recorded them. This process meanwhile polls the run's
@@ -85,7 +85,7 @@ def profile(connection, server, prefix: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contracts", type=int, default=20_000)
-    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--page-size", type=int, default=500)  # the reference connector's default
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 

@@ -165,7 +165,8 @@ def import_runs_redrive() -> int:
 
 
 class PackageBatch(ContractBatch):
-    """Writes one package's records as its uploader would through the API, one by one."""
+    """Writes one package's records as its uploader would through the API: a chunk's
+    contracts as one batch, agreements and lines one by one."""
 
     def apply(self, section: str, record: Any) -> dict:
         """``{"outcome": …}`` or ``{"errors": […]}``; never raises, so a record that trips
@@ -181,6 +182,16 @@ class PackageBatch(ContractBatch):
             logger.exception("Import record in %s failed unexpectedly", section)
             failed = Problem(None, "clmsite failed to apply this record; the error is logged.", "server_error")
             return {"errors": [failed.as_dict()]}
+
+    def contracts(self, records: list[Any]) -> list[dict]:
+        """The chunk's contracts as one batch; should it trip over a bug, they are applied one
+        by one, so that only the record at fault fails."""
+        try:
+            with transaction.atomic():
+                return self.upsert_all(records)
+        except Exception:
+            logger.exception("Import batch of %s contracts failed unexpectedly; applying them one by one", len(records))
+            return [self.apply("contracts", record) for record in records]
 
     def agreement(self, record: Any) -> dict:
         """Creates or updates the header keyed by agreement id, or else by external contract id."""
@@ -337,8 +348,10 @@ def _chunk_apply(run: SyncRun, batch: PackageBatch, records: list[tuple[str, int
     """Applies the chunk at ``position`` and records it, counts and position together."""
     chunk = records[position : position + IMPORT_CHUNK_SIZE]
     tally = RunTally()
+    contracts = [record for section, _, record in chunk if section == "contracts"]
+    contract_results = iter(batch.contracts(contracts) if contracts else ())
     for section, index, record in chunk:
-        result = batch.apply(section, record)
+        result = next(contract_results) if section == "contracts" else batch.apply(section, record)
         if "outcome" in result:
             tally.counts[result["outcome"]] += 1
         else:

@@ -210,8 +210,7 @@ def _page_apply(*, run_id: int, token: str, page: PullPage) -> bool:
         tally = RunTally()
         for record_key, reason, raw in page.problems:
             tally.fail(record_key, reason, raw)
-        for record in page.records:
-            tally.apply(connection=connection, record=record, actor=actor)
+        tally.apply(connection=connection, records=list(page.records), actor=actor)
         watermark = page.watermark or run.watermark_to
         progress = {"total": page.total} if page.total is not None else {}
         tally.add_to(

@@ -1,8 +1,9 @@
 """Sync runs: the record of a pull, full resync or import, and applying records into it.
 
-Every path by which a contract arrives from a CLM (webhook, pull, batch import) applies
-it with ``contract_record_apply``, so the same record arriving twice is applied once: the
-second time ``contract_upsert`` finds it unchanged, or older than what is stored (stale).
+Every path by which a contract arrives from a CLM applies it through the same rules: a
+webhook's with ``contract_record_apply``, a pull's page as one batch with ``RunTally.apply``
+(``contracts_upsert``). So the same record arriving twice is applied once: the second time
+it is found unchanged, or older than what is stored (stale).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from contracts.choices import SyncRunStatus
-from contracts.services import Actor, ContractUpsertResult, ValidationFailed, contract_upsert
+from contracts.services import Actor, ContractUpsertResult, ValidationFailed, contract_upsert, contracts_upsert
 
 from .base import ContractRecord
 from .models import Connection, SyncError, SyncRun
@@ -55,15 +56,19 @@ class RunTally:
     def processed(self) -> int:
         return sum(self.counts.values())
 
-    def apply(self, *, connection: Connection | None, record: ContractRecord, actor: Actor) -> str:
-        try:
-            outcome = contract_record_apply(connection=connection, record=record, actor=actor).outcome
-        except ValidationFailed as failure:
-            raw = {"legal_entity": record.legal_entity, "contract_id": record.contract_id, **record.data}
-            self.fail(record.key, str(failure), raw)
-            return "failed"
-        self.counts[outcome] += 1
-        return outcome
+    def apply(self, *, connection: Connection | None, records: list[ContractRecord], actor: Actor) -> None:
+        """Applies the records as one batch and counts each one's outcome.
+
+        A database error (a concurrent write of the same key) is raised, not counted, so the
+        caller's transaction rolls back and the records are applied again later.
+        """
+        results = contracts_upsert(records=records, actor=actor, connection=connection, raise_database_errors=True)
+        for record, result in zip(records, results, strict=True):
+            if isinstance(result, ValidationFailed):
+                raw = {"legal_entity": record.legal_entity, "contract_id": record.contract_id, **record.data}
+                self.fail(record.key, str(result), raw)
+            else:
+                self.counts[result.outcome] += 1
 
     def fail(self, record_key: str, message: str, record: Any = None) -> None:
         self.counts["failed"] += 1

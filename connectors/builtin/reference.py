@@ -24,7 +24,7 @@ from connectors.registry import register_connector
 from contracts.choices import HandshakeStatus
 from contracts.services.contracts import CONTRACT_INPUT_FIELDS
 
-DEFAULT_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 500  # a page is applied as one batch: larger pages spread the round trip over more contracts
 
 
 class ContractItemInvalid(ValueError):

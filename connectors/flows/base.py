@@ -19,6 +19,8 @@ class ContractFlow:
 
     name: ClassVar[str]
     label: ClassVar[str]
+    # False for a flow whose ``apply`` never does anything: a batch then need not call it.
+    has_effects: ClassVar[bool] = True
 
     def apply(self, contract: Contract, *, previous_status: str | None, actor: Actor) -> None:
         raise NotImplementedError

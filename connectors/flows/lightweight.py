@@ -10,6 +10,7 @@ class LightweightFlow(ContractFlow):
 
     name = ContractFlowName.LIGHTWEIGHT.value
     label = ContractFlowName.LIGHTWEIGHT.label
+    has_effects = False
 
     def apply(self, contract, *, previous_status, actor):
         return None

@@ -17,6 +17,7 @@ from .agreements import (
 from .api_clients import api_client_authenticate, api_client_create, api_client_revoke, api_client_rotate_key
 from .common import Actor, Problem, ValidationFailed
 from .contracts import (
+    ContractInput,
     ContractUpsertResult,
     UpsertOutcome,
     contract_create,
@@ -26,11 +27,13 @@ from .contracts import (
     contract_type_delete,
     contract_type_upsert,
     contract_upsert,
+    contracts_upsert,
 )
 from .references import worker_resolve
 
 __all__ = [
     "Actor",
+    "ContractInput",
     "ContractUpsertResult",
     "Problem",
     "UpsertOutcome",
@@ -54,6 +57,7 @@ __all__ = [
     "contract_type_delete",
     "contract_type_upsert",
     "contract_upsert",
+    "contracts_upsert",
     "line_create",
     "line_delete",
     "line_prepare",
