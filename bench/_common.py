@@ -116,6 +116,72 @@ def bench_client(legal_entity_codes=("USMF",)):
     )
 
 
+def seeded_contracts(minimum: int) -> int:
+    """How many contracts the database holds; exits when fewer than ``minimum`` (the list
+    benchmark seeds them)."""
+    from contracts.models import Contract
+
+    count = Contract.objects.count()
+    if count < minimum:
+        sys.exit(f"The database has {count:,} contracts: run bench/api_contract_list.py first (it seeds them).")
+    return count
+
+
+def demo_client(username: str):
+    """A test ``Client`` signed in as one of the demo's users (``contracts.demo``), made if missing."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from contracts import demo
+
+    demo.users_ensure()
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    return client
+
+
+def get_ok(client, url: str):
+    """A call that GETs ``url`` with the test ``client`` and stops the benchmark unless it answers 200."""
+
+    def call():
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url} answered {response.status_code}: {response.content[:300]!r}")
+        return response
+
+    return call
+
+
+def timed(call, samples: int, warmup: int) -> list[float]:
+    """Seconds of each of ``samples`` calls, after ``warmup`` calls."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def sql_statements(call) -> list[tuple[float, str]]:
+    """The SQL statements of one ``call()``, each with its seconds."""
+    from django.db import connection
+
+    statements = []
+
+    def timed_sql(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.append((time.perf_counter() - started, sql))
+
+    with connection.execute_wrapper(timed_sql):
+        call()
+    return statements
+
+
 def percentile(samples: list[float], share: float) -> float:
     """Nearest-rank percentile (share 0.95 → p95)."""
     ordered = sorted(samples)

@@ -23,7 +23,6 @@ import decimal
 import io
 import pstats
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -131,32 +130,9 @@ def raw_page(conn, sql: str, names: list[str], entity_id: int, position: int, du
 # --- Measuring ---------------------------------------------------------------------
 
 
-def timed(call, samples: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return times
-
-
-def api_get(client, url: str):
-    def call():
-        response = client.get(url)
-        if response.status_code != 200:
-            raise SystemExit(f"GET {url} answered {response.status_code}: {response.content[:300]!r}")
-        return response
-
-    return call
-
-
 def profile(client, url: str) -> str:
     """cProfile of 50 requests, and the SQL of one request."""
-    from django.db import connection
-
-    call = api_get(client, url)
+    call = _common.get_ok(client, url)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(50):
@@ -166,17 +142,7 @@ def profile(client, url: str) -> str:
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(30)
     stats.sort_stats("tottime").print_stats(15)
-    statements = []
-
-    def timed_sql(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            statements.append((time.perf_counter() - started, sql))
-
-    with connection.execute_wrapper(timed_sql):
-        call()
+    statements = _common.sql_statements(call)
     out.write(f"\nSQL of one request ({len(statements)} statements):\n")
     for seconds, sql in statements:
         out.write(f"  {seconds * 1000:6.2f} ms  {sql[:150]}\n")
@@ -215,12 +181,14 @@ def main() -> None:
     try:
         with _common.raw_connection() as conn:
             for label, (url, after) in pages.items():
-                first = api_get(client, url)()
+                first = _common.get_ok(client, url)()
                 assert len(first.json()["results"]) == PAGE_SIZE, label
-                api = _common.summary_ms(timed(api_get(client, url), args.samples, args.warmup))
+                api = _common.summary_ms(_common.timed(_common.get_ok(client, url), args.samples, args.warmup))
                 raw_size = len(raw_page(conn, sql, names, entity.pk, after, dumps))
                 raw = _common.summary_ms(
-                    timed(lambda a=after: raw_page(conn, sql, names, entity.pk, a, dumps), args.samples, args.warmup)
+                    _common.timed(
+                        lambda a=after: raw_page(conn, sql, names, entity.pk, a, dumps), args.samples, args.warmup
+                    )
                 )
                 ratio_p50, ratio_p95 = api["p50_ms"] / raw["p50_ms"], api["p95_ms"] / raw["p95_ms"]
                 print(f"\n{label}: GET {url}")

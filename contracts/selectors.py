@@ -53,6 +53,30 @@ def contracts_visible_to(user) -> QuerySet[Contract]:
     return contracts.filter(legal_entity_id__in=_granted_legal_entity_ids(user))
 
 
+# What a row of the contracts table (templates/contracts/_contract_table.html) shows: a page
+# reads these columns only, not every column of the contract and of its four related rows.
+CONTRACT_TABLE_FIELDS = (
+    "contract_id",
+    "name",
+    "contract_type__name",
+    "status",
+    "account_relation_id",
+    "party_number",
+    "party_name",
+    "vendor__name",
+    "legal_entity__code",
+    "effective_date",
+    "expiration_date",
+    "amendment_in_process",
+    "connection__name",
+)
+
+
+def contract_table_rows(contracts: QuerySet[Contract]) -> QuerySet[Contract]:
+    """``contracts`` (from ``contracts_visible_to``) reading only what the contracts table shows."""
+    return contracts.only(*CONTRACT_TABLE_FIELDS)
+
+
 def get_contract_for(user, pk: int) -> Contract:
     """One contract with its history and linked agreements; 404 outside the user's legal entities.
 

@@ -18,7 +18,8 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from contracts.models import Contract, ContractType, PurchaseAgreement, PurchaseAgreementLine
 from contracts.services import Problem
@@ -266,6 +267,71 @@ class ContractSerializer(RecordSerializer):
         read_only_fields = fields
 
 
+class RowReader:
+    """What an output serializer shows, read from ``values()`` rows instead of model instances.
+
+    A list of 100 contracts through ``ContractSerializer`` builds 562 model instances with
+    ``select_related`` and runs 3,200 DRF field lookups; most of its time (docs/performance.md).
+    This reads only the shown columns, references by their key through the join, and formats
+    each value with the serializer's own field where the value needs formatting (dates,
+    decimals), so the answer is the serializer's, key for key.
+    """
+
+    # Fields whose representation of a non-null database value is that value.
+    _AS_STORED = (serializers.CharField, serializers.ChoiceField, serializers.BooleanField, serializers.IntegerField)
+
+    def __init__(self, serializer_class: type[serializers.ModelSerializer]):
+        self.columns: list[tuple[str, str, serializers.Field | None]] = []
+        for name, field in serializer_class().fields.items():
+            if isinstance(field, serializers.SlugRelatedField):
+                lookup, formatter = f"{field.source}__{field.slug_field}", None
+            elif "." not in field.source:
+                lookup, formatter = field.source, None if isinstance(field, self._AS_STORED) else field
+            else:
+                raise ValueError(f"{serializer_class.__name__}.{name}: a dotted source is not a column")
+            self.columns.append((name, lookup, formatter))
+        # The primary key too: cursor pagination reads its position from each row.
+        self.lookups = ("pk", *(lookup for _, lookup, _ in self.columns))
+
+    def values(self, queryset: models.QuerySet) -> models.QuerySet:
+        return queryset.values(*self.lookups)
+
+    def represent(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        columns = [(name, lookup, _converter(field)) for name, lookup, field in self.columns]
+        return [
+            {
+                name: value if convert is None or value is None else convert(value)
+                for name, lookup, convert in columns
+                for value in (row[lookup],)
+            }
+            for row in rows
+        ]
+
+
+def _converter(field: serializers.Field | None):
+    """``field.to_representation``, or an equivalent that is quicker over many rows.
+
+    A ``DateTimeField`` looks up the current time zone for every value (400 per page of
+    contracts, a sixth of the request's time); here the zone is looked up once per page.
+    """
+    if field is None:
+        return None
+    iso = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    if type(field) is not serializers.DateTimeField or hasattr(field, "timezone") or iso != ISO_8601:
+        return field.to_representation
+    zone = field.default_timezone()
+    if zone is None:
+        return field.to_representation
+
+    def aware_iso(value):
+        if value.tzinfo is None:
+            return field.to_representation(value)
+        text = value.astimezone(zone).isoformat()
+        return f"{text[:-6]}Z" if text.endswith("+00:00") else text
+
+    return aware_iso
+
+
 class ContractWriteResultSerializer(ContractSerializer):
     outcome = serializers.ChoiceField(
         choices=("created", "updated", "unchanged", "stale"),
@@ -278,6 +344,7 @@ class ContractWriteResultSerializer(ContractSerializer):
         read_only_fields = fields
 
 
+CONTRACT_ROWS = RowReader(ContractSerializer)
 CONTRACT_SHOWN_ONLY = ("requester_worker", "connection", "last_synced_at", *TRACKING, "outcome")
 
 

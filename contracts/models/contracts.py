@@ -122,6 +122,14 @@ class Contract(LegalEntityScoped):
             models.Index(fields=["legal_entity", "amendment_in_process"], name="contract_le_amendment"),
             models.Index(fields=["vendor", "status"], name="contract_vendor_status"),
             models.Index(fields=["modified_at"], name="contract_modified"),
+            # Sorting All contracts by title or by expiry: the first page reads the index in order
+            # instead of sorting every visible contract (1.4 s at 1,000,000). The pk that breaks
+            # ties is sorted within each run of equal values (incremental sort). Open-ended
+            # contracts come last in both directions, so the latest expiry first needs an index
+            # of its own, DESC NULLS LAST: migration 0006 makes it on PostgreSQL only, as SQLite
+            # cannot declare one (and holds no list big enough to need it).
+            models.Index(fields=["name"], name="contract_name"),
+            models.Index(fields=["expiration_date"], name="contract_expiration"),
         ]
 
     def __str__(self):

@@ -51,7 +51,8 @@ class ContractListView(ContractAccessMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user, query = self.request.user, self.request.GET
-        filterset = ContractFilterSet(query, queryset=selectors.contracts_visible_to(user), request=self.request)
+        contracts = selectors.contract_table_rows(selectors.contracts_visible_to(user))
+        filterset = ContractFilterSet(query, queryset=contracts, request=self.request)
         context.update(filtered_list_context(filterset, query, CONTRACT_COLUMNS))
         context["new_buttons"] = _new_contract_buttons()
         page = context["page"]

@@ -68,21 +68,8 @@ EXPORT_COLUMNS = (
     ExportColumn("Amendment in process", 12),
     ExportColumn("Connection", 20),
 )
-_FIELDS = (
-    "contract_id",
-    "name",
-    "contract_type__name",
-    "status",
-    "account_relation_id",
-    "party_number",
-    "party_name",
-    "vendor__name",
-    "legal_entity__code",
-    "effective_date",
-    "expiration_date",
-    "amendment_in_process",
-    "connection__name",
-)
+# The columns of the contracts table, read as tuples in this order by ``_export_rows``.
+_FIELDS = selectors.CONTRACT_TABLE_FIELDS
 
 
 class ContractCsvExportView(ContractAccessMixin, View):

@@ -53,7 +53,7 @@ class VendorDetailView(VendorAccessMixin, TemplateView):
         user = self.request.user
         vendor = selectors.get_vendor_for(user, kwargs["pk"])
         # One vendor's contracts, sorted and paged like All contracts (the other filters live there).
-        contracts = selectors.contracts_visible_to(user).filter(vendor=vendor)
+        contracts = selectors.contract_table_rows(selectors.contracts_visible_to(user)).filter(vendor=vendor)
         filterset = ContractFilterSet(self.request.GET, queryset=contracts, request=self.request)
         context.update(filtered_list_context(filterset, self.request.GET, CONTRACT_COLUMNS))
         in_all_contracts = {"party": vendor.account_number, "legal_entity": vendor.legal_entity.code}
