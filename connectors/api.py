@@ -21,7 +21,7 @@ from contracts.api.errors import problem
 from contracts.api.serializers import ErrorSerializer
 
 from .base import WebhookRejected
-from .models import Connection
+from .cache import webhook_connection
 from .webhooks import inbound_event_receive
 
 ACCEPTED = "accepted"
@@ -91,11 +91,14 @@ class ConnectionWebhookView(APIView):
     )
     def post(self, request, name):
         body = _bounded_body(request)
-        connection = Connection.objects.filter(name=name, enabled=True).first()
-        if connection is None:
+        served = webhook_connection(name)
+        if served is None:
             raise problem(404, None, f'there is no enabled connection "{name}".', "not_found")
+        connection, nudges = served
         try:
-            event, created = inbound_event_receive(connection=connection, headers=request.headers, body=body)
+            event, created = inbound_event_receive(
+                connection=connection, headers=request.headers, body=body, nudges=nudges
+            )
         except WebhookRejected as rejected:
             code = REJECTION_CODES.get(rejected.status, "invalid")
             raise problem(rejected.status, None, str(rejected), code) from None

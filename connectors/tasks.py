@@ -20,9 +20,10 @@ def close_expired_agreements_task() -> int:
 
 @shared_task(name="connectors.tasks.apply_inbound_event_task")
 def apply_inbound_event_task(event_id: int) -> None:
-    from .webhooks import inbound_event_apply
+    """A nudge names an event; the worker applies every due event of its connection."""
+    from .webhooks import inbound_events_apply
 
-    inbound_event_apply(event_id=event_id)
+    inbound_events_apply(event_id=event_id)
 
 
 @shared_task(name="connectors.tasks.pull_connection_task")

@@ -30,13 +30,15 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from contracts.choices import DeadLetterKind, WorkStatus
-from contracts.services import Actor, ValidationFailed
+from contracts.services import Actor, ValidationFailed, contracts_upsert
 
 from .base import ContractRecord, ContractReference, PermanentError, TransientError, WebhookEvent, WebhookRejected
+from .cache import ApplyNudges
 from .deadletters import dead_letter_add
 from .models import Connection, InboundEvent
 from .registry import connector_for
@@ -50,7 +52,10 @@ SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
 SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 TIMESTAMP = re.compile(r"[0-9]{1,15}")
-REDRIVE_BATCH = 500
+# Events applied in one transaction; one task stops after APPLY_MAX_EVENTS or APPLY_MAX_SECONDS.
+APPLY_BATCH = 50
+APPLY_MAX_EVENTS = 1000
+APPLY_MAX_SECONDS = 30
 EVENT_ID_MAX = InboundEvent._meta.get_field("event_id").max_length
 EVENT_TYPE_MAX = InboundEvent._meta.get_field("event_type").max_length
 OUTCOME_MAX = InboundEvent._meta.get_field("outcome").max_length
@@ -159,13 +164,14 @@ def _finite_float(text: str) -> float:
 
 
 def inbound_event_receive(
-    *, connection: Connection, headers: Mapping[str, str], body: bytes
+    *, connection: Connection, headers: Mapping[str, str], body: bytes, nudges: ApplyNudges
 ) -> tuple[InboundEvent, bool]:
     """Verifies a webhook and stores its event under (connection, event id); ``created`` is
     False for a repeated id, which returns the stored event and changes nothing.
 
     Raises ``WebhookRejected``. The event is committed when this returns (the API runs
-    without ATOMIC_REQUESTS), so the CLM's 2xx means it is stored; a worker applies it.
+    without ATOMIC_REQUESTS), so the CLM's 2xx means it is stored; a worker applies it,
+    nudged as ``nudges`` allows.
     """
     try:
         connector = connector_for(connection)
@@ -174,17 +180,48 @@ def inbound_event_receive(
         raise WebhookRejected("the connection's connector is not available; try again later.", status=503) from None
     event = connector.verify_webhook(headers=headers, body=body)
     _check_storable(event)
-    with transaction.atomic():
-        # get_or_create catches the unique constraint's IntegrityError, so a concurrent
-        # delivery of the same id gets the stored event rather than an error.
-        stored, created = InboundEvent.objects.get_or_create(
-            connection=connection,
-            event_id=event.event_id,
-            defaults={"event_type": event.event_type, "payload": dict(event.payload)},
-        )
-        if created:
-            transaction.on_commit(partial(apply_inbound_event_task.delay, stored.pk))
-    return stored, created
+    stored = InboundEvent(
+        connection=connection, event_id=event.event_id, event_type=event.event_type, payload=dict(event.payload)
+    )
+    if not _insert_unless_stored(stored):
+        return InboundEvent.objects.get(connection=connection, event_id=event.event_id), False
+    transaction.on_commit(partial(_apply_nudge, stored.pk, nudges))
+    return stored, True
+
+
+def _insert_unless_stored(event: InboundEvent) -> bool:
+    """Inserts ``event`` and sets its id, or returns False when its id is stored already.
+
+    One statement, INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL, SQLite 3.35+):
+    no SELECT first, no savepoint, and a concurrent delivery of the same id is no error.
+    Written out because the ORM's ``bulk_create(ignore_conflicts=True)`` returns no id."""
+    db = connections[router.db_for_write(InboundEvent)]
+    quote = db.ops.quote_name
+    meta = InboundEvent._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    unique = meta.get_field("connection").column, meta.get_field("event_id").column
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({', '.join(map(quote, unique))}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    params = [field.get_db_prep_save(field.pre_save(event, add=True), connection=db) for field in fields]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk = row[0]
+    event._state.adding, event._state.db = False, db.alias
+    return True
+
+
+def _apply_nudge(event_id: int, nudges: ApplyNudges) -> None:
+    countdown = nudges.countdown()
+    if countdown == 0:
+        apply_inbound_event_task.delay(event_id)
+    elif countdown is not None:
+        apply_inbound_event_task.apply_async((event_id,), countdown=countdown)
 
 
 def _check_storable(event: WebhookEvent) -> None:
@@ -213,26 +250,118 @@ def _contains_nul(value: Any) -> bool:
 # --- Applying -------------------------------------------------------------------------------
 
 
-def inbound_event_apply(*, event_id: int) -> None:
-    """Applies a stored event if it is still due: every contract it carries goes through
-    ``contract_record_apply``, and all of them commit together with the event marked done.
+def inbound_events_apply(*, event_id: int) -> int:
+    """What a nudge does: applies the due events of ``event_id``'s connection, in batches of
+    ``APPLY_BATCH`` in id order, until none is due; returns how many it settled (applied,
+    retried or dead-lettered). Safe to run in several workers at once.
 
+    Stops after ``APPLY_MAX_EVENTS`` or ``APPLY_MAX_SECONDS`` and nudges itself, so one busy
+    connection never holds a worker for long.
+    """
+    connection = Connection.objects.filter(inbound_events=event_id).first()
+    if connection is None:
+        return 0
+    deadline = time.monotonic() + APPLY_MAX_SECONDS
+    settled, passed = 0, set()  # passed: held by another worker, or changed since read
+    while True:
+        batch = list(_due_events().filter(connection=connection).exclude(pk__in=passed).order_by("id")[:APPLY_BATCH])
+        if not batch:
+            return settled
+        if settled >= APPLY_MAX_EVENTS or time.monotonic() >= deadline:
+            apply_inbound_event_task.delay(batch[0].pk)
+            return settled
+        for event in batch:
+            event.connection = connection  # one copy: loading a connection decrypts its secrets
+        claimed = _events_apply(batch)
+        passed.update(event.pk for event in batch if event.pk not in claimed)
+        settled += len(claimed)
+
+
+def inbound_event_apply(*, event_id: int) -> None:
+    """Applies one stored event if it is still due, as ``inbound_events_apply`` would."""
+    event = _due_events().select_related("connection").filter(pk=event_id).first()
+    if event is not None:
+        _events_apply([event])
+
+
+def _events_apply(events: list[InboundEvent]) -> set[int]:
+    """Applies events read as due, in their order, in one transaction; returns the ids of
+    those it claimed (the others were held by another worker or changed since).
+
+    Usually all their records go through one ``contracts_upsert``. When one of them fails,
+    each event is applied on its own, in a savepoint: every contract it carries goes through
+    ``contract_record_apply`` and commits with the event marked done, or none does.
     ``TransientError`` (or an unexpected error) is retried with backoff until the last
     attempt; a record that breaks the rules (``ValidationFailed``) or a ``PermanentError``
     goes to the dead-letter list at once, as retrying cannot help until someone fixes it.
     """
-    event = _due_events().select_related("connection").filter(pk=event_id).first()
-    if event is None:
-        return
+    # The CLM is asked before the transaction opens, so a slow CLM holds no lock.
+    prepared = [(event, _records_or_failure(event)) for event in events]
+    with transaction.atomic():
+        claimed = _claim(events)
+        mine = [(event, records) for event, records in prepared if event.pk in claimed]
+        fetched = [(event, records) for event, records in mine if not isinstance(records, Exception)]
+        applied = {event.pk for event, _ in fetched} if _events_apply_together(fetched) else set()
+        for event, records in mine:
+            if event.pk not in applied:
+                _event_settle(event, records)
+    return claimed
+
+
+def _events_apply_together(fetched: list[tuple[InboundEvent, list[ContractRecord]]]) -> bool:
+    """The quick way for the usual batch, where every record applies: all the events' records
+    in one ``contracts_upsert``, in order, and every event marked done. Should one record fail,
+    nothing of it is kept and this returns False, so that each event is applied on its own
+    and keeps its own outcome, retries or dead letter."""
+    if len(fetched) < 2:
+        return False
+    connection = fetched[0][0].connection
+    records = [record for _, event_records in fetched for record in event_records]
     try:
-        # The CLM is asked before any transaction opens, so a slow CLM holds no lock.
-        records = _event_records(event)
         with transaction.atomic():
-            if _claim(event):
-                outcome = _records_apply(event, records)
-                InboundEvent.objects.filter(pk=event.pk).update(
-                    status=WorkStatus.DONE, done_at=timezone.now(), outcome=_shortened(outcome, OUTCOME_MAX)
-                )
+            results = contracts_upsert(
+                records=records, actor=Actor.for_connector(connection.connector), connection=connection
+            )
+            if any(isinstance(result, ValidationFailed) for result in results):
+                raise _BatchFailed
+            results = iter(results)
+            for event, event_records in fetched:
+                _event_done(event, _outcome([(record, next(results)) for record in event_records]))
+    except _BatchFailed:
+        return False
+    except Exception:
+        logger.exception("Applying inbound events %s… together failed; applying each alone.", fetched[0][0].pk)
+        return False
+    return True
+
+
+class _BatchFailed(Exception):
+    """A record of a batch applied together failed: roll back, apply the events one by one."""
+
+
+def _outcome(applied: list[tuple[ContractRecord, Any]]) -> str:
+    return "; ".join(f"{record.key}: {result.outcome}" for record, result in applied) or "nothing to apply"
+
+
+def _event_done(event: InboundEvent, outcome: str) -> None:
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=WorkStatus.DONE, done_at=timezone.now(), outcome=_shortened(outcome, OUTCOME_MAX)
+    )
+
+
+def _records_or_failure(event: InboundEvent) -> list[ContractRecord] | Exception:
+    try:
+        return _event_records(event)
+    except Exception as error:  # settled once the event is claimed, as a failure to apply is
+        return error
+
+
+def _event_settle(event: InboundEvent, records: list[ContractRecord] | Exception) -> None:
+    try:
+        if isinstance(records, Exception):
+            raise records
+        with transaction.atomic():
+            _event_done(event, _records_apply(event, records))
     except TransientError as error:
         _event_retry(event, error)
     except PermanentError as error:
@@ -246,14 +375,17 @@ def _due_events():
     return InboundEvent.objects.filter(status=WorkStatus.PENDING, next_attempt_at__lte=timezone.now())
 
 
-def _claim(event: InboundEvent) -> bool:
-    """Locks the event for this transaction if it is still as it was read. Another worker
-    holding it, or having applied or retried it since (attempts moved on), means: leave it."""
-    return (
+def _claim(events: list[InboundEvent]) -> set[int]:
+    """Locks, for this transaction, those of ``events`` still as they were read. Another
+    worker holding one, or having applied or retried it since (attempts moved on), means:
+    leave it."""
+    read = {event.pk: event.attempts for event in events}
+    locked = (
         InboundEvent.objects.select_for_update(skip_locked=True)
-        .filter(pk=event.pk, status=WorkStatus.PENDING, attempts=event.attempts)
-        .exists()
+        .filter(pk__in=read, status=WorkStatus.PENDING)
+        .values_list("pk", "attempts")
     )
+    return {pk for pk, attempts in locked if read[pk] == attempts}
 
 
 def _event_records(event: InboundEvent) -> list[ContractRecord]:
@@ -266,14 +398,13 @@ def _event_records(event: InboundEvent) -> list[ContractRecord]:
 
 def _records_apply(event: InboundEvent, records: list[ContractRecord]) -> str:
     actor = Actor.for_connector(event.connection.connector)
-    outcomes = []
+    applied = []
     for record in records:
         try:
-            result = contract_record_apply(connection=event.connection, record=record, actor=actor)
+            applied.append((record, contract_record_apply(connection=event.connection, record=record, actor=actor)))
         except ValidationFailed as failure:
             raise PermanentError(f"{record.key} was not applied: {failure}") from failure
-        outcomes.append(f"{record.key}: {result.outcome}")
-    return "; ".join(outcomes) or "nothing to apply"
+    return _outcome(applied)
 
 
 def _event_retry(event: InboundEvent, error: Exception) -> None:
@@ -283,7 +414,7 @@ def _event_retry(event: InboundEvent, error: Exception) -> None:
         return
     delay = backoff(attempts, retry_after=getattr(error, "retry_after", None))
     with transaction.atomic():
-        if _claim(event):
+        if _claim([event]):
             InboundEvent.objects.filter(pk=event.pk).update(
                 attempts=attempts, next_attempt_at=timezone.now() + delay, last_error=str(error)
             )
@@ -293,7 +424,7 @@ def _event_retry(event: InboundEvent, error: Exception) -> None:
 
 def _event_bury(event: InboundEvent, error: str, *, attempts: int) -> None:
     with transaction.atomic():
-        if not _claim(event):
+        if not _claim([event]):
             return
         InboundEvent.objects.filter(pk=event.pk).update(status=WorkStatus.DEAD, attempts=attempts, last_error=error)
         dead_letter_add(
@@ -314,8 +445,12 @@ def _shortened(text: str, limit: int) -> str:
 
 
 def inbound_events_redrive() -> int:
-    """Nudges pending events that are due, in case their message was lost; returns how many."""
-    due = list(_due_events().order_by("next_attempt_at").values_list("pk", flat=True)[:REDRIVE_BATCH])
-    for event_id in due:
+    """Nudges every connection with events due, in case their messages were lost; returns how
+    many. One nudge a connection is enough: the worker applies all of its due events."""
+    first_due = (
+        _due_events().order_by().values("connection_id").annotate(first=Min("pk")).values_list("first", flat=True)
+    )
+    event_ids = list(first_due)
+    for event_id in event_ids:
         apply_inbound_event_task.delay(event_id)
-    return len(due)
+    return len(event_ids)
