@@ -315,7 +315,7 @@ def test_the_sweeper_nudges_only_runs_no_worker_has_moved_for_a_while(clm, nudge
 
 @pytest.mark.integration
 def test_a_real_worker_killed_mid_import_and_restarted_applies_every_record_exactly_once(worker, company):  # noqa: F811
-    total = 1000
+    total = 10_000  # chunks are applied as batches now: enough of them that the kill lands mid-import
     clm = api_with_key(ApiClientFactory(role=ApiClientRole.CLM_INTEGRATION, legal_entities=[company]))
     body = {"contracts": [contract(number) for number in range(total)]}
 

@@ -48,6 +48,7 @@ def connection(transactional_db, clm_server, usmf, nda_type):  # noqa: F811
         base_url=clm_server.url,
         credentials=clm_server.token,
         webhook_secrets=SECRET,
+        settings={"page_size": 100},  # several pages even for a few hundred contracts
     )
 
 
