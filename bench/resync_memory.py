@@ -97,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contracts", type=int, default=1_000_000)
     parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--profile", action="store_true", help="ignored (bench/run_all passes it to every script)")
     args = parser.parse_args()
 
     _sync.setup_django()
