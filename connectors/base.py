@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from contracts.choices import HandshakeStatus
+from contracts.services.contracts import ContractInput
 
 if TYPE_CHECKING:
     from .models import Connection, OutboxMessage
@@ -46,12 +47,9 @@ class WebhookRejected(Exception):
 
 
 @dataclass(frozen=True)
-class ContractRecord:
-    """One contract as the CLM has it, in the field names of ``contract_upsert``."""
-
-    legal_entity: str
-    contract_id: str
-    data: Mapping[str, Any]
+class ContractRecord(ContractInput):
+    """One contract as the CLM has it, in the field names of ``contract_upsert``; the
+    legal entity is its code."""
 
     @property
     def key(self) -> str:

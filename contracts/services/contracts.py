@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from django.db import DataError, IntegrityError, models, transaction
 from django.db.models import Q
@@ -51,16 +51,11 @@ class ContractUpsertResult:
     outcome: str
 
 
-class ContractSource(Protocol):
-    """One contract as a source sends it (``connectors.base.ContractRecord`` is one)."""
-
-    legal_entity: LegalEntity | str
-    contract_id: str
-    data: Mapping[str, Any]
-
-
 @dataclass(frozen=True)
 class ContractInput:
+    """One contract as a source sends it: its key and the fields ``contract_upsert`` takes
+    (a connector's ``connectors.base.ContractRecord`` is one)."""
+
     legal_entity: LegalEntity | str
     contract_id: str
     data: Mapping[str, Any]
@@ -125,7 +120,7 @@ def contract_upsert(
 
 
 def contracts_upsert(
-    *, records: Sequence[ContractSource], actor: Actor, connection=None, raise_database_errors: bool = False
+    *, records: Sequence[ContractInput], actor: Actor, connection=None, raise_database_errors: bool = False
 ) -> list[ContractUpsertResult | ValidationFailed]:
     """Applies many contracts with exactly the rules of :func:`contract_upsert`, as a batch.
 
@@ -176,7 +171,7 @@ class _Upsert:
 
 
 def _upsert_batch(
-    records: Sequence[ContractSource], *, actor: Actor, connection
+    records: Sequence[ContractInput], *, actor: Actor, connection
 ) -> list[ContractUpsertResult | ValidationFailed]:
     lookups = _Lookups(records, actor=actor, connection=connection)
     results: list[ContractUpsertResult | ValidationFailed | None] = [None] * len(records)
@@ -193,7 +188,7 @@ def _upsert_batch(
     return results
 
 
-def _upsert_prepare(record: ContractSource, lookups: _Lookups) -> _Upsert:
+def _upsert_prepare(record: ContractInput, lookups: _Lookups) -> _Upsert:
     """The checks that need no stored contract; raises only when the legal entity is unknown."""
     problems = Problems()
     entity = lookups.legal_entity(record.legal_entity, problems)
@@ -340,7 +335,7 @@ class _Lookups:
     external ids they claim. A name not found is handed on as given to the single-record
     resolver, which reports it in its own words."""
 
-    def __init__(self, records: Sequence[ContractSource], *, actor: Actor, connection):
+    def __init__(self, records: Sequence[ContractInput], *, actor: Actor, connection):
         self.actor, self.connection = actor, connection
         codes = {_code(record.legal_entity) for record in records if not isinstance(record.legal_entity, LegalEntity)}
         self.legal_entities = {entity.code: entity for entity in LegalEntity.objects.filter(code__in=codes)}
