@@ -22,6 +22,7 @@ from contracts.models import (
     Worker,
 )
 
+from .bulk import rows_insert
 from .common import (
     Actor,
     Problem,
@@ -94,6 +95,8 @@ REQUIRED_ON_CREATE = ("contract_type", "name")
 DATABASE_REFUSED = Problem(None, "the database refused the record; it clashes with a stored one.", "conflict")
 
 CURRENCY = master_data_reference(Currency)
+# A set, built once: the enum's ``values`` builds a new list on every read.
+CONTRACT_STATUSES = frozenset(ContractStatus.values)
 VENDOR = master_data_reference(Vendor)
 CONTACT_PERSON = master_data_reference(ContactPerson)
 
@@ -200,7 +203,7 @@ def _upsert_prepare(record: ContractInput, lookups: _Lookups) -> _Upsert:
     data = record.data
     reject_unknown_keys(data, CONTRACT_INPUT_FIELDS, problems)
     scalar_fields = CONTRACT_SCALAR_FIELDS
-    if "status" in data and data["status"] not in ContractStatus.values:
+    if "status" in data and data["status"] not in CONTRACT_STATUSES:
         problems.found.append(_unknown_status_problem(data["status"]))
         scalar_fields = tuple(name for name in scalar_fields if name != "status")
     values = clean_scalars(Contract, data, scalar_fields, problems)
@@ -269,9 +272,9 @@ def _upsert_part(
         results[index] = result if result is not None else ContractUpsertResult(upsert.contract, UpsertOutcome.CREATED)
     if inserts:
         # New contracts whose flow has no effects: inserted, with their first status rows, in bulk.
-        Contract.objects.bulk_create(inserts)
-        ContractStatusChange.objects.bulk_create(
-            _status_change(contract, previous_status="", actor=actor) for contract in inserts
+        rows_insert(Contract, inserts)
+        rows_insert(
+            ContractStatusChange, [_status_change(contract, previous_status="", actor=actor) for contract in inserts]
         )
     return results
 
@@ -470,7 +473,7 @@ def _flow_of(contract: Contract) -> ContractFlow | None:
 
 def _status_change(contract: Contract, *, previous_status: str, actor: Actor) -> ContractStatusChange:
     return ContractStatusChange(
-        contract=contract,
+        contract_id=contract.pk,
         from_status=previous_status,
         to_status=contract.status,
         changed_by=actor.label,
@@ -484,7 +487,7 @@ def contract_set_status(*, contract: Contract, status: str, actor: Actor) -> Con
     The CLM is the master of status, so every reported status is accepted (SPEC §4). A
     contract not yet saved is saved here, with its first status as the first history row.
     """
-    if status not in ContractStatus.values:
+    if status not in CONTRACT_STATUSES:
         raise ValidationFailed([_unknown_status_problem(status)])
     creating = contract._state.adding
     previous_status = "" if creating else contract.status
