@@ -164,6 +164,11 @@ SYNC_RUN_STALL_SECONDS = env.int("SYNC_RUN_STALL_SECONDS", default=120)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_TIMESTAMP_TOLERANCE = env.int("WEBHOOK_TIMESTAMP_TOLERANCE", default=300)
 IMPORT_MAX_BODY_BYTES = env.int("IMPORT_MAX_BODY_BYTES", default=50 * 1024 * 1024)
+# Finished work kept this many days before the nightly purge (connectors/retention.py).
+INBOUND_EVENT_RETENTION_DAYS = env.int("INBOUND_EVENT_RETENTION_DAYS", default=30)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
+if min(INBOUND_EVENT_RETENTION_DAYS, OUTBOX_RETENTION_DAYS) < 1:
+    raise ImproperlyConfigured("INBOUND_EVENT_RETENTION_DAYS and OUTBOX_RETENTION_DAYS must be at least 1 (day).")
 
 # --- Auth, i18n, static -----------------------------------------------------------
 

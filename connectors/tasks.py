@@ -73,3 +73,11 @@ def sweep_task() -> None:
     outbox_redrive()
     pull_runs_redrive()
     import_runs_redrive()
+
+
+@shared_task(name="connectors.tasks.purge_task")
+def purge_task() -> dict[str, int]:
+    """Nightly: deletes finished work past its retention period (connectors/retention.py)."""
+    from .retention import expired_records_purge
+
+    return expired_records_purge()
