@@ -15,7 +15,10 @@ in pipeline mode, one transaction per 1,000) into a scratch copy of contracts_co
 (every row, index, unique, check and foreign key constraint copied), so both write into a
 table of the same size and shape. Afterwards the API's contracts are deleted and the
 scratch table is dropped, so runs can be repeated. Options: --requests N (default 5),
---profile (cProfile of one more request).
+--profile (cProfile of one more request), --clients N (default 1): N processes post their share
+of the requests at the same time, as N web processes would serve N CLM connections, and the
+raw baseline then upserts from N connections at once; the figure is all contracts over the
+wall time from the first request's start to the last one's end.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import cProfile
 import io
 import json
+import multiprocessing
 import pstats
 import sys
 import time
@@ -101,8 +105,8 @@ def scratch_create(conn) -> float:
     return time.perf_counter() - started
 
 
-def raw_upsert(conn, rows: list[tuple], columns: list[str]) -> float:
-    """Upserts the rows into the scratch table, 1,000 per transaction; returns the seconds it took."""
+def raw_upsert(conn, rows: list[tuple], columns: list[str]) -> tuple[float, float]:
+    """Upserts the rows into the scratch table, 1,000 per transaction; returns when it started and ended."""
     keys = ("legal_entity_id", "contract_id")
     updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns if column not in keys)
     sql = (
@@ -113,7 +117,44 @@ def raw_upsert(conn, rows: list[tuple], columns: list[str]) -> float:
     for start in range(0, len(rows), PER_REQUEST):
         with conn.transaction(), conn.cursor() as cursor:
             cursor.executemany(sql, rows[start : start + PER_REQUEST])
-    return time.perf_counter() - started
+    return started, time.perf_counter()
+
+
+# --- Several clients at once ---------------------------------------------------------
+
+
+def in_parallel(work, shares: list) -> tuple[list, float]:
+    """Runs ``work(share)`` for each share in a forked process of its own, all released
+    together; ``work`` returns (results, started, ended). Returns every result and the wall
+    time from the first start to the last end. Django's connections are closed before the
+    fork, so that each process opens its own."""
+    if len(shares) == 1:
+        results, started, ended = work(shares[0])
+        return results, ended - started
+    from django.db import connections
+
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    barrier, answers = context.Barrier(len(shares)), context.SimpleQueue()
+
+    def run(share):
+        barrier.wait()
+        try:
+            answers.put(work(share))
+        except BaseException as exc:  # the parent must hear of it, or it would wait forever
+            answers.put(exc)
+
+    processes = [context.Process(target=run, args=(share,)) for share in shares]
+    for process in processes:
+        process.start()
+    collected = [answers.get() for _ in processes]
+    for process in processes:
+        process.join()
+    for answer in collected:
+        if isinstance(answer, BaseException):
+            raise SystemExit(f"a client process failed: {answer!r}")
+    results = [result for part, _, _ in collected for result in part]
+    return results, max(ended for _, _, ended in collected) - min(started for _, started, _ in collected)
 
 
 # --- The API -----------------------------------------------------------------------
@@ -163,6 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--clients", type=int, default=1, help="processes posting at the same time (default 1)")
     args = parser.parse_args()
 
     _common.setup_django()
@@ -181,8 +223,13 @@ def main() -> None:
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     created = Contract.objects.filter(contract_id__startswith=f"BENCH-{run}-")
 
+    if not 1 <= args.clients <= args.requests:
+        raise SystemExit("--clients must be between 1 and --requests.")
     print(f"contracts in the database: {count:,}; {args.requests} requests of {PER_REQUEST:,} new contracts")
-    print("API: in-process, django.test.Client, DEBUG off; request bodies serialized before timing")
+    print(
+        "API: in-process, django.test.Client, DEBUG off; request bodies serialized before timing; "
+        f"{args.clients} client process{'es' if args.clients > 1 else ''} at once"
+    )
     result = {"benchmark": "api_bulk_upsert", "machine": info, "contracts": count, "rows": []}
     try:
         with _common.raw_connection() as conn:
@@ -190,12 +237,18 @@ def main() -> None:
             print(f"{scratch_create(conn):.1f} s")
 
             post(client, json.dumps({"records": records(run, 99, vendor.account_number)[:10]}).encode(), 10)  # warm-up
-            times = []
-            for body in bodies:
-                started = time.perf_counter()
-                post(client, body)
-                times.append(time.perf_counter() - started)
-            api_rate = PER_REQUEST * len(bodies) / sum(times)
+
+            def post_share(share: list[bytes]):
+                own_client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+                durations, started = [], time.perf_counter()
+                for body in share:
+                    request_started = time.perf_counter()
+                    post(own_client, body)
+                    durations.append(time.perf_counter() - request_started)
+                return durations, started, time.perf_counter()
+
+            times, api_seconds = in_parallel(post_share, [bodies[n :: args.clients] for n in range(args.clients)])
+            api_rate = PER_REQUEST * len(bodies) / api_seconds
 
             columns = [field.column for field in Contract._meta.concrete_fields if field.column != "id"]
             with conn.cursor() as cursor:
@@ -206,7 +259,14 @@ def main() -> None:
                 )
                 rows = cursor.fetchall()
             assert len(rows) == PER_REQUEST * len(bodies), len(rows)
-            raw_seconds = raw_upsert(conn, rows, columns)
+
+            def raw_share(share: list[tuple]):
+                with _common.raw_connection() as own_conn:
+                    return [], *raw_upsert(own_conn, share, columns)
+
+            blocks = [rows[start : start + PER_REQUEST] for start in range(0, len(rows), PER_REQUEST)]
+            shares = [[row for block in blocks[n :: args.clients] for row in block] for n in range(args.clients)]
+            _, raw_seconds = in_parallel(raw_share, shares)
             raw_rate = len(rows) / raw_seconds
             share = api_rate / raw_rate
             fast, close = api_rate >= RATE_TARGET, share >= SHARE_TARGET
@@ -217,7 +277,10 @@ def main() -> None:
                 f"\nAPI   {api_rate:9,.0f} contracts/s   ({len(bodies)} requests: p50 {per_request['p50_ms']:.0f} ms, "
                 f"max {max(times) * 1000:.0f} ms per 1,000)"
             )
-            print(f"raw   {raw_rate:9,.0f} contracts/s   (psycopg executemany upsert into the scratch copy)")
+            print(
+                f"raw   {raw_rate:9,.0f} contracts/s   (psycopg executemany upsert into the scratch copy, "
+                f"{args.clients} connection{'s' if args.clients > 1 else ''} at once)"
+            )
             print(f"ratio {share:9.1%} of raw")
             print(
                 f"target ≥ {RATE_TARGET:,.0f} contracts/s and ≥ {SHARE_TARGET:.0%} of raw: "
@@ -227,7 +290,7 @@ def main() -> None:
             result.update({"api_rate": api_rate, "raw_rate": raw_rate, "share": share, "request_ms": per_request})
             result["rows"].append(
                 (
-                    f"bulk upsert, {PER_REQUEST:,} new per request ×{len(bodies)}",
+                    f"bulk upsert, {PER_REQUEST:,} new per request ×{len(bodies)}, {args.clients} client(s)",
                     f"{api_rate:,.0f} contracts/s",
                     f"{raw_rate:,.0f} contracts/s",
                     f"{share:.1%} of raw",
