@@ -16,6 +16,15 @@ def fast_password_hashing():
     django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_client_address_limits_out_of_reach():
+    """Every test client calls from 127.0.0.1, and the per-address limits count in the shared
+    cache, across tests and runs: a suite that sends many wrong API keys or opens many deep
+    links would hit them by accident. The tests of the limits set their own (override_settings)."""
+    django_settings.API_KEY_FAILURE_RATE_LIMIT = "1000000/s"
+    django_settings.DEEP_LINK_RATE_LIMIT = "1000000/s"
+
+
 # Playwright's sync API runs an event loop in the test thread; the test's own ORM calls are
 # still synchronous, so Django's async-safety guard would refuse them.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

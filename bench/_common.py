@@ -33,6 +33,7 @@ def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clmsite.settings")
     os.environ.setdefault("CLMSITE_VAR_DIR", str(ROOT / "var" / "bench"))
     os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # production settings, but plain http on 127.0.0.1
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django

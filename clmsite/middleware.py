@@ -1,7 +1,9 @@
-"""Input no database can store is refused at the door, before any view sees it."""
+"""clmsite's own middleware: input no database can store is refused at the door, before any
+view sees it; the Permissions-Policy header goes on every response."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 
 NUL = "\x00"
@@ -40,3 +42,38 @@ class RefuseUnstorableQueryMiddleware:
             problem = {"field": name, "message": message, "code": "invalid"}
             return JsonResponse({"errors": [problem]}, status=400)
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+class PermissionsPolicyMiddleware:
+    """Sends PERMISSIONS_POLICY (Django has no setting for this header): the browser features
+    clmsite never uses are switched off for its pages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        policy = getattr(settings, "PERMISSIONS_POLICY", "")
+        if policy:
+            response.headers.setdefault("Permissions-Policy", policy)
+        return response
+
+
+class AuditActorMiddleware:
+    """Makes the signed-in person the acting actor of their request (contracts.services.audit),
+    so that changes without an actor of their own, such as admin edits of master data, name
+    them. The user is looked up only when a change asks: requests that change nothing pay nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from contracts.services import audit
+        from contracts.services.common import Actor
+
+        def signed_in():
+            user = getattr(request, "user", None)
+            return Actor.for_user(user) if user is not None and user.is_authenticated else None
+
+        with audit.acting_as(signed_in):
+            return self.get_response(request)

@@ -21,6 +21,7 @@ from contracts.services.contracts import CONTRACT_INPUT_FIELDS
 
 from .base import ConnectorError
 from .deadletters import ITEM_MODELS, dead_letter_discard, dead_letter_retry
+from .fields import SecretUnreadable, stored_value
 from .handshake import connection_check
 from .models import (
     Connection,
@@ -179,12 +180,13 @@ class ConnectionAdmin(TrackedAdmin):
 
     @admin.display(description="Stored credentials")
     def credentials_state(self, connection):
-        return "Set (encrypted)" if connection.credentials else "None"
+        return _secret_state(connection, "credentials", lambda connection: connection.credentials and "Set (encrypted)")
 
     @admin.display(description="Stored webhook secrets")
     def webhook_secrets_state(self, connection):
-        count = len(connection.webhook_secret_list)
-        return f"{count} (encrypted)" if count else "None"
+        return _secret_state(
+            connection, "webhook_secrets", lambda connection: f"{len(connection.webhook_secret_list)} (encrypted)"
+        )
 
     @admin.display(description="Schedule")
     def poll_schedule_link(self, connection):
@@ -263,13 +265,24 @@ class ConnectionAdmin(TrackedAdmin):
                 self.message_user(request, f"{connection} already has {run} {status} (run {run.pk}).", messages.INFO)
 
 
+def _secret_state(connection: Connection, name: str, described) -> str:
+    """What is stored in a secret field, never the secret: a page showing it must load even
+    when the configured keys cannot read it, and then say so."""
+    if not stored_value(connection, name):
+        return "None"
+    try:
+        return described(connection)
+    except SecretUnreadable as unreadable:
+        return f"Stored, but cannot be read: {unreadable}"
+
+
 def connection_preview(connection: Connection) -> dict:
     """What the Test connection page shows: the first page's records as rows of clmsite
     fields (the columns any record has, in the order of contract_upsert's fields), the
     records that could not be mapped, and the error when the CLM could not be read at all."""
     try:
         page = connector_for(connection).preview()
-    except ConnectorError as error:
+    except (ConnectorError, SecretUnreadable) as error:
         return {"error": str(error)}
     present = {name for record in page.records for name in record.data}
     columns = [name for name in CONTRACT_INPUT_FIELDS if name in present]
@@ -341,6 +354,10 @@ class NavigationLinkAdmin(TrackedAdmin):
 
     class Media:
         js = ("connectors/navigation_preview.js",)
+
+    def audit_related(self, obj) -> dict:
+        # The query string is part of what a link does: its audit entry shows it as key=value.
+        return {"parameters": [f"{parameter.key}={parameter.value}" for parameter in obj.parameters.all()]}
 
     def get_urls(self):
         opts = self.model._meta

@@ -16,6 +16,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clmsite.security import WebhookThrottle
 from contracts.api import schema
 from contracts.api.errors import problem
 from contracts.api.serializers import ErrorSerializer
@@ -64,6 +65,7 @@ def _error(description: str) -> OpenApiResponse:
 class ConnectionWebhookView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [WebhookThrottle]
 
     @extend_schema(
         operation_id="connection_webhook_receive",
@@ -85,6 +87,7 @@ class ConnectionWebhookView(APIView):
             ),
             404: _error("No enabled connection has this name."),
             413: _error("The body is larger than WEBHOOK_MAX_BODY_BYTES (default 1 MiB)."),
+            429: _error("More than WEBHOOK_RATE_LIMIT events for this connection; retry after Retry-After seconds."),
             503: _error("The connection's connector is not available; deliver the event again later."),
         },
         auth=[],

@@ -1,10 +1,11 @@
 """What the webhook endpoint needs of a connection, kept in each web process (issue 8).
 
-Loading a connection decrypts its credentials and webhook secrets, a fifth of a webhook's
-cost when done per request. So each process keeps the enabled connections it has served
-for ``CONNECTION_TTL_SECONDS`` and then loads them again: a secret rotated or a connection
-disabled in another process (or by a queryset update, which sends no signal) takes effect
-within that time, and at once in the process that saved or deleted it.
+Checking a webhook's signature decrypts the connection's secrets (on first read, then kept on
+the instance), a fifth of a webhook's cost when done per request. So each process keeps the
+enabled connections it has served for ``CONNECTION_TTL_SECONDS`` and then loads them again:
+a secret rotated or a connection disabled in another process (or by a queryset update, which
+sends no signal) takes effect within that time, and at once in the process that saved or
+deleted it.
 
 An entry also throttles the apply task's nudges of its connection (``ApplyNudges``).
 """

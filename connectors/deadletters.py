@@ -12,8 +12,8 @@ import logging
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from contracts.choices import DeadLetterKind, SyncRunKind, SyncRunStatus, WorkStatus
-from contracts.services import Actor, Problem, ValidationFailed
+from contracts.choices import AuditAction, DeadLetterKind, SyncRunKind, SyncRunStatus, WorkStatus
+from contracts.services import Actor, Problem, ValidationFailed, audit
 
 from .models import Connection, DeadLetter, InboundEvent, OutboxMessage, SyncRun
 from .tasks import apply_import_task, apply_inbound_event_task, deliver_outbox_task, pull_connection_task
@@ -51,6 +51,7 @@ def dead_letter_retry(*, dead_letter: DeadLetter, actor: Actor) -> models.Model:
             raise _problem(f"The {letter.get_kind_display().lower()} no longer exists; discard this entry.")
         if not _is_dead(item):
             raise _problem(f"{_describe(item)} is no longer dead (it is {_status_label(item)}); discard this entry.")
+        previous_status = item.status
         if isinstance(item, SyncRun):
             _run_resume(item, actor)
         else:
@@ -59,6 +60,7 @@ def dead_letter_retry(*, dead_letter: DeadLetter, actor: Actor) -> models.Model:
             item.next_attempt_at = timezone.now()
             item.done_at = None
             item.save(update_fields=["status", "attempts", "next_attempt_at", "done_at"])
+        _audit_settled(actor, AuditAction.RETRIED, item, previous_status)
         letter.delete()
         transaction.on_commit(lambda: _nudge(item))
     logger.info("%s retried by %s", _describe(item), actor.label)
@@ -72,6 +74,7 @@ def dead_letter_discard(*, dead_letter: DeadLetter, actor: Actor) -> None:
         letter = _locked_letter(dead_letter)
         item = _locked_item(letter)
         if item is not None and _is_dead(item):
+            previous_status = item.status
             if isinstance(item, SyncRun):
                 item.status = SyncRunStatus.CANCELLED
                 item.message = f"{item.message}\nDiscarded by {actor.label}.".strip()
@@ -81,8 +84,16 @@ def dead_letter_discard(*, dead_letter: DeadLetter, actor: Actor) -> None:
                 item.save(update_fields=["status"])
             if isinstance(item, OutboxMessage):
                 transaction.on_commit(lambda: _nudge(item))  # the changes waiting behind it go now
+            _audit_settled(actor, AuditAction.DISCARDED, item, previous_status)
+        else:  # nothing left to settle: the entry alone goes
+            audit.audit_record(actor=actor, action=AuditAction.DISCARDED, instance=letter, object_repr=letter.summary)
         letter.delete()
     logger.info("Dead letter %s (%s) discarded by %s", letter.summary, letter.kind, actor.label)
+
+
+def _audit_settled(actor: Actor, action: str, item: models.Model, previous_status: str) -> None:
+    changes = {"status": [previous_status, item.status]} if previous_status != item.status else {}
+    audit.audit_record(actor=actor, action=action, instance=item, changes=changes, object_repr=_describe(item))
 
 
 def _locked_letter(dead_letter: DeadLetter) -> DeadLetter:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from contracts.choices import DeadLetterKind, SyncRunKind, SyncRunStatus
-from contracts.services import Actor, Problem, ValidationFailed
+from contracts.services import Actor, Problem, ValidationFailed, audit
 
 from .base import ConnectorError, PullPage, TransientError
 from .deadletters import dead_letter_add
@@ -210,7 +210,8 @@ def _page_apply(*, run_id: int, token: str, page: PullPage) -> bool:
         tally = RunTally()
         for record_key, reason, raw in page.problems:
             tally.fail(record_key, reason, raw)
-        tally.apply(connection=connection, records=list(page.records), actor=actor)
+        with audit.acting_as(actor):
+            tally.apply(connection=connection, records=list(page.records), actor=actor)
         watermark = page.watermark or run.watermark_to
         progress = {"total": page.total} if page.total is not None else {}
         tally.add_to(

@@ -16,8 +16,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from contracts.choices import ApiClientRole, HandshakeStatus, NavigationType
+from contracts.choices import ApiClientRole, AuditAction, HandshakeStatus, NavigationType
 from contracts.models import ApiClient
+from contracts.services import audit
 from contracts.services.api_clients import api_client_create, api_client_rotate_key
 from contracts.services.common import Actor, Problems, clean_scalars, reject_unknown_keys
 
@@ -26,6 +27,7 @@ from .models import Connection, NavigationLink, NavigationLinkParameter
 from .navigation import navigation_value_problems
 
 STATUS_INPUTS = ("establishment_status", "configuration_status", "message")
+STATUS_FIELDS = ("establishment_status", "configuration_status", "status_message", "status_changed_at")
 LINK_INPUTS = ("name", "relative_url", "action", "parameters")
 PARAMETER_INPUTS = ("key", "value")
 
@@ -47,6 +49,7 @@ def connection_report_status(*, connection: Connection, data: Mapping[str, Any],
         problems.add("message", f"has {len(message)} characters; at most {limit} are kept.", "invalid")
     problems.raise_if_any()
     changed = [name for name, value in values.items() if getattr(connection, name) != value]
+    before = audit.snapshot(connection, STATUS_FIELDS)
     for name, value in values.items():
         setattr(connection, name, value)
     if "message" in data or changed:
@@ -54,7 +57,11 @@ def connection_report_status(*, connection: Connection, data: Mapping[str, Any],
     if changed:
         connection.status_changed_at = timezone.now()
     connection.changed_by = actor.label
-    connection.save()
+    with transaction.atomic():
+        connection.save()
+        changes = audit.changes_between(Connection, before, audit.snapshot(connection, STATUS_FIELDS))
+        if changes:
+            audit.audit_record(actor=actor, action=AuditAction.STATUS_CHANGED, instance=connection, changes=changes)
     return connection
 
 
@@ -103,7 +110,7 @@ def navigation_links_replace(*, connection: Connection, data: Mapping[str, Any],
         problems.raise_if_any()
         for navigation_type, link in stored.items():
             if navigation_type not in changes:
-                link.delete()
+                navigation_link_delete(link=link, actor=actor)
         return [
             _link_save(connection, navigation_type, stored.get(navigation_type), change, actor)
             for navigation_type, change in sorted(changes.items())
@@ -111,7 +118,20 @@ def navigation_links_replace(*, connection: Connection, data: Mapping[str, Any],
 
 
 def navigation_link_delete(*, link: NavigationLink, actor: Actor) -> None:
-    link.delete()
+    with transaction.atomic():
+        changes = {**audit.deleted_changes(link), **_parameters_change(_stored_parameters(link), [])}
+        audit.audit_record(actor=actor, action=AuditAction.DELETED, instance=link, changes=changes)
+        link.delete()
+
+
+def _stored_parameters(link: NavigationLink) -> list[tuple[str, str]]:
+    return [(parameter.key, parameter.value) for parameter in link.parameters.all()] if link.pk else []
+
+
+def _parameters_change(before: list[tuple[str, str]], after: list[tuple[str, str]]) -> dict:
+    """A link's query string as ``{"parameters": [old, new]}`` (each ``key=value``), if it differs."""
+    old, new = [f"{key}={value}" for key, value in before], [f"{key}={value}" for key, value in after]
+    return {"parameters": [old, new]} if old != new else {}
 
 
 def _type_message(navigation_type) -> str:
@@ -184,8 +204,11 @@ def _link_save(
     connection: Connection, navigation_type: str, link: NavigationLink | None, change: dict, actor: Actor
 ) -> NavigationLink:
     parameters = change.pop("parameters", None)
-    if link is None:
+    creating = link is None
+    if creating:
         link = NavigationLink(connection=connection, navigation_type=navigation_type)
+    before = {} if creating else audit.snapshot(link)
+    stored_parameters = [] if creating or parameters is None else _stored_parameters(link)
     for name, value in change.items():
         setattr(link, name, value)
     link.changed_by = actor.label
@@ -196,7 +219,16 @@ def _link_save(
             NavigationLinkParameter(link=link, key=key, value=value, position=position)
             for position, (key, value) in enumerate(parameters)
         )
+    changes = audit.changes_between(NavigationLink, before, audit.snapshot(link))
+    changes.update(_parameters_change(stored_parameters, parameters if parameters is not None else stored_parameters))
+    if creating or changes:
+        action = AuditAction.CREATED if creating else AuditAction.UPDATED
+        audit.audit_record(actor=actor, action=action, instance=link, changes=changes, object_repr=_link_repr(link))
     return link
+
+
+def _link_repr(link: NavigationLink) -> str:
+    return f"{link.connection.name}: {link.get_navigation_type_display()}"
 
 
 @dataclass(frozen=True)
@@ -228,6 +260,7 @@ def connection_pair(*, connection: Connection, clm_url: str, clmsite_url: str, a
     pull_token = secrets.token_urlsafe(32)
     webhook_secret = webhooks.SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
     with transaction.atomic():
+        before = audit.snapshot(connection)
         connection.base_url = clm_url
         connection.credentials = pull_token
         connection.webhook_secrets = webhook_secret
@@ -240,6 +273,9 @@ def connection_pair(*, connection: Connection, clm_url: str, clmsite_url: str, a
         connection.status_changed_at = timezone.now()
         connection.changed_by = actor.label
         connection.save()
+        # The secrets go in masked (as every secret): the entry says that they changed, not to what.
+        changes = audit.changes_between(Connection, before, audit.snapshot(connection))
+        audit.audit_record(actor=actor, action=AuditAction.PAIRED, instance=connection, changes=changes)
         client = ApiClient.objects.filter(connection=connection, role=ApiClientRole.CLM_INTEGRATION).first()
         if client is None:
             client, api_key = api_client_create(

@@ -34,8 +34,9 @@ from django.db import connections, router, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from clmsite.middleware import unstorable_text
 from contracts.choices import DeadLetterKind, WorkStatus
-from contracts.services import Actor, ValidationFailed, contracts_upsert
+from contracts.services import Actor, ValidationFailed, audit, contracts_upsert
 
 from .base import ContractRecord, ContractReference, PermanentError, TransientError, WebhookEvent, WebhookRejected
 from .cache import ApplyNudges
@@ -185,7 +186,10 @@ def inbound_event_receive(
     )
     if not _insert_unless_stored(stored):
         return InboundEvent.objects.get(connection=connection, event_id=event.event_id), False
-    transaction.on_commit(partial(_apply_nudge, stored.pk, nudges))
+    # robust: the event is stored, so a broker that is down must not turn the CLM's answer
+    # into an error; the sweep nudges the worker once the broker is back. (A lambda: Django
+    # logs a robust callback's failure by its __qualname__, which a partial lacks.)
+    transaction.on_commit(lambda: _apply_nudge(stored.pk, nudges), robust=True)
     return stored, True
 
 
@@ -225,26 +229,32 @@ def _apply_nudge(event_id: int, nudges: ApplyNudges) -> None:
 
 
 def _check_storable(event: WebhookEvent) -> None:
-    """Refuses (400) what the database would refuse, the same on every database."""
+    """Refuses (400) what the database would refuse, the same on every database: text with a
+    NUL or a lone surrogate (PostgreSQL's jsonb and text take neither), in the headers or the body."""
     if len(event.event_id) > EVENT_ID_MAX:
         raise WebhookRejected(f"the webhook-id is longer than {EVENT_ID_MAX} characters.", status=400)
     if len(event.event_type) > EVENT_TYPE_MAX:
         raise WebhookRejected(f'the event\'s "type" is longer than {EVENT_TYPE_MAX} characters.', status=400)
-    if _contains_nul(event.payload):
-        raise WebhookRejected("the body contains a NUL character (\\u0000), which cannot be stored.", status=400)
+    for what, value in (("the webhook-id", event.event_id), ('the event\'s "type"', event.event_type)):
+        reason = unstorable_text(value)
+        if reason:
+            raise WebhookRejected(f"{what} {reason}", status=400)
+    reason = _first_unstorable_text(event.payload)
+    if reason:
+        raise WebhookRejected(f"the body {reason}", status=400)
 
 
-def _contains_nul(value: Any) -> bool:
+def _first_unstorable_text(value: Any) -> str | None:
     pending = [value]
     while pending:
         item = pending.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
+        if isinstance(item, str) and unstorable_text(item):
+            return unstorable_text(item)
         if isinstance(item, Mapping):
             pending.extend((*item.keys(), *item.values()))
         elif isinstance(item, list):
             pending.extend(item)
-    return False
+    return None
 
 
 # --- Applying -------------------------------------------------------------------------------
@@ -271,7 +281,7 @@ def inbound_events_apply(*, event_id: int) -> int:
             apply_inbound_event_task.delay(batch[0].pk)
             return settled
         for event in batch:
-            event.connection = connection  # one copy: loading a connection decrypts its secrets
+            event.connection = connection  # one copy: its secrets are decrypted once, on first use
         claimed = _events_apply(batch)
         passed.update(event.pk for event in batch if event.pk not in claimed)
         settled += len(claimed)
@@ -318,10 +328,9 @@ def _events_apply_together(fetched: list[tuple[InboundEvent, list[ContractRecord
     connection = fetched[0][0].connection
     records = [record for _, event_records in fetched for record in event_records]
     try:
-        with transaction.atomic():
-            results = contracts_upsert(
-                records=records, actor=Actor.for_connector(connection.connector), connection=connection
-            )
+        actor = Actor.for_connector(connection.connector)
+        with transaction.atomic(), audit.acting_as(actor):
+            results = contracts_upsert(records=records, actor=actor, connection=connection)
             if any(isinstance(result, ValidationFailed) for result in results):
                 raise _BatchFailed
             results = iter(results)
@@ -399,11 +408,12 @@ def _event_records(event: InboundEvent) -> list[ContractRecord]:
 def _records_apply(event: InboundEvent, records: list[ContractRecord]) -> str:
     actor = Actor.for_connector(event.connection.connector)
     applied = []
-    for record in records:
-        try:
-            applied.append((record, contract_record_apply(connection=event.connection, record=record, actor=actor)))
-        except ValidationFailed as failure:
-            raise PermanentError(f"{record.key} was not applied: {failure}") from failure
+    with audit.acting_as(actor):
+        for record in records:
+            try:
+                applied.append((record, contract_record_apply(connection=event.connection, record=record, actor=actor)))
+            except ValidationFailed as failure:
+                raise PermanentError(f"{record.key} was not applied: {failure}") from failure
     return _outcome(applied)
 
 

@@ -7,19 +7,30 @@ admin meets exactly the rules of the browser UI and the API (SPEC §6.4).
 
 from __future__ import annotations
 
+import calendar
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
-from django.utils.html import format_html
+from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import Paginator
+from django.db.models import Max, Min
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
 
 from connectors.flows.registry import flow_choices
 from contracts import services
+from contracts.choices import ActorKind, AuditAction
 from contracts.forms import ServiceForm
 from contracts.models import (
     CLM_OWNED_EDITABLE_HEADER_FIELDS,
     CLM_OWNED_EDITABLE_LINE_FIELDS,
+    TRACKED_BY_MODEL,
     AgreementNumberSequence,
     ApiClient,
+    AuditEntry,
     BuyerGroup,
     CashDiscount,
     ChangeLog,
@@ -49,31 +60,16 @@ from contracts.models import (
     Warehouse,
     Worker,
 )
-from contracts.services import Actor
+from contracts.services import Actor, audit
 from contracts.services.agreements import LINE_INPUT_FIELDS
 
 TRACKING_FIELDS = ("created_at", "modified_at", "changed_by")
 
-# The colour names of ``ContractStatus.colour`` (and of other statuses) as the admin paints them.
-BADGE_COLOURS = {
-    "grey": "#6c757d",
-    "amber": "#d39e00",
-    "teal": "#20a39e",
-    "red": "#c62828",
-    "blue": "#1e66c9",
-    "green": "#2e7d32",
-    "dark": "#343a40",
-    "purple": "#6f42c1",
-}
-
-
 def status_badge(label: str, colour: str):
-    """A coloured dot followed by the status label, for lists and change pages."""
+    """A coloured dot followed by the status label, for lists and change pages. The colour
+    comes from contracts/css/admin.css by class: the Content Security Policy allows no style attribute."""
     return format_html(
-        '<span class="status-badge status-{}"><span style="color: {}">&#9679;</span> {}</span>',
-        colour,
-        BADGE_COLOURS.get(colour, BADGE_COLOURS["grey"]),
-        label,
+        '<span class="status-badge status-{}"><span class="status-dot">&#9679;</span> {}</span>', colour, label
     )
 
 
@@ -84,7 +80,66 @@ def become_saved(obj, saved) -> None:
     obj.refresh_from_db()
 
 
-class TrackedAdmin(admin.ModelAdmin):
+class AuditedAdmin(admin.ModelAdmin):
+    """Appends an audit entry for each save and delete made here, as the signed-in person's.
+
+    For records that no service audits; master data are left to their signals
+    (contracts.signals), which audit every save of theirs wherever it comes from. The entry is
+    written after the related objects (many-to-many, inlines), so that ``audit_related``
+    sees them as saved.
+    """
+
+    def audit_related(self, obj) -> dict:
+        """Related values shown in the entry besides the record's fields, e.g. its legal entities."""
+        return {}
+
+    def _audits(self, obj) -> bool:
+        return type(obj) not in TRACKED_BY_MODEL
+
+    def _audit_state(self, obj) -> dict:
+        return {**audit.snapshot(obj), **self.audit_related(obj)}
+
+    def save_model(self, request, obj, form, change):
+        if self._audits(obj):
+            stored = type(obj)._base_manager.filter(pk=obj.pk).first() if change else None
+            obj._admin_audit_before = self._audit_state(stored) if stored is not None else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        before = getattr(obj, "_admin_audit_before", None)
+        if before is None:
+            return  # saved by a service, which wrote the entry
+        del obj._admin_audit_before
+        changes = audit.changes_between(type(obj), before, self._audit_state(obj))
+        if changes or not change:
+            action = AuditAction.UPDATED if change else AuditAction.CREATED
+            audit.audit_record(actor=Actor.for_user(request.user), action=action, instance=obj, changes=changes)
+
+    def delete_model(self, request, obj):
+        if self._audits(obj):
+            audit.audit_record(
+                actor=Actor.for_user(request.user),
+                action=AuditAction.DELETED,
+                instance=obj,
+                changes=audit.deleted_changes(obj),
+            )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if self._audits(queryset.model()):
+            actor = Actor.for_user(request.user)
+            audit.audit_record_many(
+                audit.audit_entry(
+                    actor=actor, action=AuditAction.DELETED, instance=obj, changes=audit.deleted_changes(obj)
+                )
+                for obj in queryset
+            )
+        super().delete_queryset(request, queryset)
+
+
+class TrackedAdmin(AuditedAdmin):
     """Shows when and by whom a record was last changed, and records the admin user."""
 
     def get_readonly_fields(self, request, obj=None):
@@ -265,7 +320,7 @@ class BuyerGroupAdmin(LegalEntityScopedAdmin):
 
 
 @admin.register(LegalEntityGrant)
-class LegalEntityGrantAdmin(admin.ModelAdmin):
+class LegalEntityGrantAdmin(AuditedAdmin):
     list_display = ("user", "legal_entity", "granted_at")
     list_select_related = ("user", "legal_entity")
     list_filter = ("legal_entity",)
@@ -672,7 +727,7 @@ class PurchaseAgreementAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgreementNumberSequence)
-class AgreementNumberSequenceAdmin(admin.ModelAdmin):
+class AgreementNumberSequenceAdmin(AuditedAdmin):
     list_display = ("legal_entity", "prefix", "next_number", "width")
     list_select_related = ("legal_entity",)
 
@@ -693,7 +748,7 @@ def show_key_once(request, client: ApiClient, key: str) -> None:
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(AuditedAdmin):
     list_display = (
         "name",
         "key_prefix",
@@ -723,6 +778,9 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("legal_entities")
+
+    def audit_related(self, obj) -> dict:
+        return {"legal_entities": sorted(entity.code for entity in obj.legal_entities.all())}
 
     @admin.display(description="Legal entities")
     def entities(self, client):
@@ -786,3 +844,184 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     search_fields = ("key", "path")
     ordering = ("-created_at",)
     exclude = ("response_body",)
+
+
+# --- Audit log (docs/architecture.md, "Audit log") ------------------------------------------
+
+
+class NoCountPaginator(Paginator):
+    """Pages a list too long to count: reads the page asked for and one row more, so it
+    knows whether an older page exists, and never runs COUNT(*) over millions of rows.
+
+    ``count`` is the rows up to that extra one, enough for the admin to page; the list's
+    template shows Newer/Older links instead of page numbers and a total.
+    """
+
+    def __init__(self, object_list, per_page, *, page_number: int = 1, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.page_number = max(page_number, 1)
+
+    @cached_property
+    def _window(self) -> tuple[int, list]:
+        offset = (self.page_number - 1) * self.per_page
+        return offset, list(self.object_list[offset : offset + self.per_page + 1])
+
+    @cached_property
+    def count(self) -> int:
+        offset, rows = self._window
+        return offset + len(rows)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if number != self.page_number:
+            return super().page(number)
+        return self._get_page(self._window[1][: self.per_page], number, self)
+
+
+class AuditChangeList(ChangeList):
+    """The audit list's paging and date drill-down, both without scanning the table."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        if not self.multi_page:
+            # The paginator has read this page's rows already; the admin would read them again.
+            self.result_list = self.paginator.page(self.page_num).object_list
+
+    @property
+    def newer_url(self) -> str | None:
+        return self.get_query_string({"p": self.page_num - 1}) if self.page_num > 1 else None
+
+    @property
+    def older_url(self) -> str | None:
+        more = self.result_count > self.page_num * self.list_per_page
+        return self.get_query_string({"p": self.page_num + 1}) if more else None
+
+    def date_choices(self) -> dict:
+        """Django's date hierarchy lists the years, months and days that have entries with a
+        DISTINCT over every row; this offers the calendar between the first and last entry
+        instead (two index lookups), so a period may turn out empty."""
+        lookups = [self.params.get(f"at__{part}") for part in ("year", "month", "day")]
+        try:
+            year, month, day = (int(value) if value else None for value in lookups)
+        except ValueError:
+            return {"show": False}
+
+        def link(**parts) -> str:
+            return self.get_query_string({f"at__{name}": value for name, value in parts.items()}, ["at__"])
+
+        if year and month and day:
+            title = datetime.date(year, month, day).strftime("%B %-d, %Y")
+            back = {"link": link(year=year, month=month), "title": datetime.date(year, month, 1).strftime("%B %Y")}
+            return {"show": True, "back": back, "choices": [{"title": title}]}
+        if year and month:
+            days = range(1, calendar.monthrange(year, month)[1] + 1)
+            choices = [{"link": link(year=year, month=month, day=number), "title": str(number)} for number in days]
+            return {"show": True, "back": {"link": link(year=year), "title": str(year)}, "choices": choices}
+        if year:
+            choices = [
+                {"link": link(year=year, month=number), "title": datetime.date(year, number, 1).strftime("%B %Y")}
+                for number in range(1, 13)
+            ]
+            return {"show": True, "back": {"link": link(), "title": "All dates"}, "choices": choices}
+        if self.page_num == 1 and not self.result_list:
+            return {"show": False}  # nothing to drill into, and no need to look for the span
+        span = self.queryset.aggregate(first=Min("at"), last=Max("at"))
+        if span["first"] is None:
+            return {"show": False}
+        first, last = (timezone.localtime(span[name]).year for name in ("first", "last"))
+        choices = [{"link": link(year=number), "title": str(number)} for number in range(last, first - 1, -1)]
+        return {"show": True, "back": None, "choices": choices}
+
+
+class ObjectTypeFilter(admin.SimpleListFilter):
+    """The kinds of record that can appear, from the models themselves: asking the table
+    for its distinct types would read every row."""
+
+    title = "object type"
+    parameter_name = "object_type"
+
+    def lookups(self, request, model_admin):
+        models = [model for model in admin.site._registry if model is not AuditEntry]
+        return sorted(
+            ((model._meta.label_lower, model._meta.verbose_name.capitalize()) for model in models),
+            key=lambda choice: choice[1],
+        )
+
+    def queryset(self, request, queryset):
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """Every change by a person, an API client or a connector; append-only, so read-only
+    here for everyone. Built for millions of rows: no count, exact search by index."""
+
+    list_display = ("at", "actor", "action", "object_type", "object_id", "object_repr", "legal_entity")
+    list_select_related = ("legal_entity",)
+    list_filter = ("actor_kind", "action", ObjectTypeFilter, "legal_entity")
+    date_hierarchy = "at"
+    search_fields = ("actor_name", "object_id")
+    search_help_text = "An actor's name (e.g. alice) or an object's id, exactly as shown."
+    ordering = ("-at", "-id")
+    sortable_by = ()
+    show_full_result_count = False
+    list_max_show_all = 0  # "Show all" would read every row
+    fields = (
+        "at",
+        ("actor_kind", "actor_name"),
+        "action",
+        ("object_type", "object_id"),
+        "object_repr",
+        "legal_entity",
+        "changes_table",
+    )
+    readonly_fields = flatten_fieldsets([(None, {"fields": fields})])
+
+    def get_changelist(self, request, **kwargs):
+        return AuditChangeList
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        try:
+            page_number = int(request.GET.get("p", 1))
+        except ValueError:
+            page_number = 1
+        return NoCountPaginator(queryset, per_page, page_number=page_number, orphans=orphans)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Entries of the actor or the object named exactly, so that an index answers (a
+        LIKE '%…%' would read every row). An OR of both would make PostgreSQL walk the
+        whole list for a rare term; usually only one side exists, and then it is asked alone."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        by_actor, by_object = queryset.filter(actor_name=term), queryset.filter(object_id=term)
+        actor_exists, object_exists = by_actor.exists(), by_object.exists()
+        if actor_exists and object_exists:
+            either = by_actor.order_by().values("pk").union(by_object.order_by().values("pk"))
+            return queryset.filter(pk__in=either), False
+        return (by_actor if actor_exists else by_object), False
+
+    @admin.display(description="Actor", ordering="actor_name")
+    def actor(self, entry):
+        kind = ActorKind(entry.actor_kind).label if entry.actor_kind in ActorKind.values else entry.actor_kind
+        return f"{kind}: {entry.actor_name}"
+
+    @admin.display(description="Changes")
+    def changes_table(self, entry):
+        if not entry.changes:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((name, _shown_value(values, 0), _shown_value(values, 1)) for name, values in entry.changes.items()),
+        )
+        return format_html(
+            '<table class="audit-changes"><thead><tr><th>Field</th><th>Old</th><th>New</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+def _shown_value(values, index: int) -> str:
+    value = values[index] if isinstance(values, list) and len(values) > index else values
+    return "—" if value in (None, "", []) else str(value)

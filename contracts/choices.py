@@ -228,3 +228,17 @@ class DeadLetterKind(models.TextChoices):
     INBOUND_EVENT = "inbound_event", "Inbound webhook event"
     OUTBOX_MESSAGE = "outbox_message", "Outbound master-data change"
     SYNC_RUN = "sync_run", "Sync run"
+
+
+class AuditAction(models.TextChoices):
+    """What a change recorded in the audit log did (contracts.models.audit)."""
+
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    DELETED = "deleted", "Deleted"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    KEY_ROTATED = "key_rotated", "Key rotated"
+    KEY_REVOKED = "key_revoked", "Key revoked"
+    PAIRED = "paired", "Paired"
+    RETRIED = "retried", "Retried"
+    DISCARDED = "discarded", "Discarded"

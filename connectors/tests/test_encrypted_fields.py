@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection as database
 
+from connectors.fields import decrypt
 from connectors.models import Connection
 from contracts.tests import factories
 
@@ -61,10 +62,13 @@ def test_blank_secrets_stay_blank():
     assert (reloaded.credentials, reloaded.webhook_secrets) == ("", "")
 
 
-def test_values_queries_also_decrypt():
+def test_values_queries_give_the_ciphertext_which_decrypts_on_use():
     given = factories.ConnectionFactory(name="Reference CLM", credentials=CREDENTIALS)
 
-    assert Connection.objects.filter(pk=given.pk).values_list("credentials", flat=True).get() == CREDENTIALS
+    stored = Connection.objects.filter(pk=given.pk).values_list("credentials", flat=True).get()
+
+    assert "sk-live-7Hq2" not in stored
+    assert decrypt(stored) == CREDENTIALS
 
 
 def test_webhook_secret_list_has_one_secret_per_line():

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
+from clmsite.security import api_key_failure_record, api_key_failures_wait
 from contracts.models import ApiClient
 from contracts.services import api_client_authenticate
 
@@ -46,16 +49,26 @@ class ApiKeyAuthentication(BaseAuthentication):
         parts = get_authorization_header(request).split()
         if not parts or parts[0].decode("latin-1").lower() not in KEYWORDS:
             return None  # not ours: the session may authenticate the request
+        # An address that sent too many wrong keys is not heard until its window ends, right key
+        # or not: that is what stops keys being guessed.
+        wait = api_key_failures_wait(request)
+        if wait is not None:
+            raise Throttled(wait, detail="Too many requests with an invalid API key from this address.")
         if len(parts) != 2:
-            raise AuthenticationFailed("Send the key as `Authorization: Bearer <key>`, with no spaces in the key.")
+            self._fail(request, "Send the key as `Authorization: Bearer <key>`, with no spaces in the key.")
         try:
             key = parts[1].decode("ascii")
         except UnicodeDecodeError:
-            raise AuthenticationFailed("The API key is not valid.") from None
+            self._fail(request, "The API key is not valid.")
         client = api_client_authenticate(key)
         if client is None:
-            raise AuthenticationFailed("The API key is not valid, or it was revoked.")
+            self._fail(request, "The API key is not valid, or it was revoked.")
         return ApiClientPrincipal(client), client
+
+    @staticmethod
+    def _fail(request, message: str) -> NoReturn:
+        api_key_failure_record(request)
+        raise AuthenticationFailed(message)
 
     def authenticate_header(self, request):
         return 'Bearer realm="clmsite"'

@@ -5,15 +5,19 @@
 400 malformed JSON or wrong types · 401 no or bad credentials · 403 not allowed ·
 404 not found (also for records of legal entities the caller is not granted) ·
 409 conflict (codes ``conflict``, ``in_use``) · 412 precondition failed (If-Match) ·
-422 a rule of the services is broken (``ValidationFailed``). Bad input never gives a 500.
+422 a rule of the services is broken (``ValidationFailed``) · 503 the database cannot be
+reached (code ``unavailable``, with ``Retry-After``). Bad input never gives a 500.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import IntegrityError
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -21,8 +25,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from contracts.services import Problem, ValidationFailed
 
+logger = logging.getLogger(__name__)
+
 # Problem codes that mean "clashes with what is stored" rather than "breaks a rule".
 CONFLICT_CODES = frozenset({"conflict", "in_use"})
+# What a caller is asked to wait before repeating a request the database could not take.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ApiProblem(exceptions.APIException):
@@ -59,6 +67,15 @@ def api_exception_handler(exc, context):
         exc = problem(404, None, "not found.", "not_found")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = problem(413, None, f"the body is larger than the {limit} bytes a request may have.", "too_large")
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        # The link to the database broke or it takes no connections: the request's transaction
+        # was rolled back, so the caller may send the same request again.
+        logger.error("The database is unavailable: %s", exc)
+        exc = problem(503, None, "the database is unavailable; retry the request shortly.", "unavailable")
+        exc.wait = DATABASE_RETRY_AFTER_SECONDS  # DRF turns it into Retry-After
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug, not bad input: let it be a 500 and be logged

@@ -2,7 +2,7 @@
 
 from django.http import JsonResponse
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from connectors import api_imports
 from connectors.api import ConnectionWebhookView
@@ -25,7 +25,7 @@ NAVIGATION_LINKS = "connections/<str:name>/navigation-links/"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("contracts/", views.ContractListView.as_view(), name="contract-list"),
     path("contracts/bulk-upsert/", views.ContractBulkUpsertView.as_view(), name="contract-bulk-upsert"),
     path("contracts/<str:legal_entity>/<str:contract_id>/", views.ContractDetailView.as_view(), name="contract-detail"),

@@ -7,6 +7,7 @@ from .agreements import (
     PurchaseAgreementLine,
 )
 from .api import IdempotencyRecord
+from .audit import AuditEntry
 from .changes import TRACKED_BY_MODEL, TRACKED_ENTITIES, ChangeLog, TrackedEntity
 from .contracts import Contract, ContractStatusChange, ContractType
 from .masterdata import (
@@ -39,6 +40,7 @@ __all__ = [
     "TRACKED_ENTITIES",
     "AgreementNumberSequence",
     "ApiClient",
+    "AuditEntry",
     "BuyerGroup",
     "CashDiscount",
     "ChangeLog",

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from contracts.choices import AgreementOwnership, AgreementStatus, CommitmentType, ContractStatus
+from contracts.choices import AgreementOwnership, AgreementStatus, AuditAction, CommitmentType, ContractStatus
 from contracts.models import (
     CLM_OWNED_EDITABLE_HEADER_FIELDS,
     CLM_OWNED_EDITABLE_LINE_FIELDS,
@@ -40,6 +40,7 @@ from contracts.models import (
     Worker,
 )
 
+from . import audit
 from .common import (
     Actor,
     Problem,
@@ -237,7 +238,11 @@ def agreement_create(
         values = agreement_prepare(legal_entity=entity, data=data, actor=actor, ownership=ownership)
         if not values.get("agreement_id"):
             values["agreement_id"] = _next_agreement_id(entity)
-        return PurchaseAgreement.objects.create(legal_entity=entity, changed_by=actor.label, **values)
+        agreement = PurchaseAgreement.objects.create(legal_entity=entity, changed_by=actor.label, **values)
+        audit.audit_record(
+            actor=actor, action=AuditAction.CREATED, instance=agreement, changes=audit.created_changes(agreement)
+        )
+        return agreement
 
 
 def agreement_update(*, agreement: PurchaseAgreement, data: Mapping[str, Any], actor: Actor) -> PurchaseAgreement:
@@ -248,10 +253,12 @@ def agreement_update(*, agreement: PurchaseAgreement, data: Mapping[str, Any], a
         values = agreement_prepare(legal_entity=agreement.legal_entity, data=data, actor=actor, agreement=agreement)
         changed = changed_fields(agreement, values)
         if changed:
+            changes = audit.changes_for(agreement, {name: values[name] for name in changed})
             for name in changed:
                 setattr(agreement, name, values[name])
             agreement.changed_by = actor.label
             agreement.save()
+            audit.audit_record(actor=actor, action=_update_action(changed), instance=agreement, changes=changes)
     return agreement
 
 
@@ -273,7 +280,11 @@ def agreement_delete(*, agreement: PurchaseAgreement, actor: Actor) -> None:
                 )
             ]
         )
-    agreement.delete()
+    with transaction.atomic():
+        audit.audit_record(
+            actor=actor, action=AuditAction.DELETED, instance=agreement, changes=audit.deleted_changes(agreement)
+        )
+        agreement.delete()
 
 
 def agreements_close_expired(*, actor: Actor, today: datetime.date | None = None) -> int:
@@ -393,9 +404,11 @@ def line_create(
             )
         agreement = PurchaseAgreement.objects.select_for_update().get(pk=agreement.pk)
         values = line_prepare(agreement=agreement, data=data, actor=actor)
-        return PurchaseAgreementLine.objects.create(
+        line = PurchaseAgreementLine.objects.create(
             agreement=agreement, legal_entity_id=agreement.legal_entity_id, changed_by=actor.label, **values
         )
+        audit.audit_record(actor=actor, action=AuditAction.CREATED, instance=line, changes=audit.created_changes(line))
+        return line
 
 
 def line_update(*, line: PurchaseAgreementLine, data: Mapping[str, Any], actor: Actor) -> PurchaseAgreementLine:
@@ -404,10 +417,12 @@ def line_update(*, line: PurchaseAgreementLine, data: Mapping[str, Any], actor: 
         values = line_prepare(agreement=line.agreement, data=data, actor=actor, line=line)
         changed = changed_fields(line, values)
         if changed:
+            changes = audit.changes_for(line, {name: values[name] for name in changed})
             for name in changed:
                 setattr(line, name, values[name])
             line.changed_by = actor.label
             line.save()
+            audit.audit_record(actor=actor, action=AuditAction.UPDATED, instance=line, changes=changes)
     return line
 
 
@@ -416,7 +431,9 @@ def line_delete(*, line: PurchaseAgreementLine, actor: Actor) -> None:
         raise ValidationFailed(
             [Problem("line_number", "lines of a CLM-owned agreement cannot be deleted here.", "protected")]
         )
-    line.delete()
+    with transaction.atomic():
+        audit.audit_record(actor=actor, action=AuditAction.DELETED, instance=line, changes=audit.deleted_changes(line))
+        line.delete()
 
 
 def agreement_find(
@@ -481,6 +498,10 @@ def _check_commitment_rules(commitment: str, current: _Current, problems: Proble
         problems.add("category", f"a procurement category is required for {commitment} commitments.", "required")
     if commitment == CommitmentType.PRODUCT_ROOT_CATEGORY and category is not None and not category.is_root:
         problems.add("category", f'"{category.name}" is not a root category.', "not_root")
+
+
+def _update_action(changed: list[str]) -> str:
+    return AuditAction.STATUS_CHANGED if changed == ["status"] else AuditAction.UPDATED
 
 
 def _check_date_order(current: _Current, start: str, end: str, problems: Problems) -> None:

@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from contracts.choices import ApiClientRole
+from contracts.choices import ApiClientRole, AuditAction
 from contracts.models import ApiClient, LegalEntity
 
+from . import audit
 from .common import Actor, Problems
 
 KEY_PREFIX_LENGTH = 8
@@ -58,6 +59,8 @@ def api_client_create(
             key_hash=key_hash,
         )
         client.legal_entities.set(legal_entities)
+        changes = {**audit.created_changes(client), **_entities_change([], client.legal_entities.all())}
+        audit.audit_record(actor=actor, action=AuditAction.CREATED, instance=client, changes=changes)
     return client, key
 
 
@@ -65,17 +68,30 @@ def api_client_rotate_key(*, client: ApiClient, actor: Actor) -> str:
     """Gives the client a new key; the old one stops working at once. A revoked client
     gets its access back only through a new key, so rotating also lifts the revocation."""
     key, prefix, key_hash = _new_key()
-    client.key_prefix, client.key_hash, client.revoked_at = prefix, key_hash, None
-    client.save(update_fields=["key_prefix", "key_hash", "revoked_at"])
+    values = {"key_prefix": prefix, "key_hash": key_hash, "revoked_at": None}
+    with transaction.atomic():
+        changes = audit.changes_for(client, values)
+        client.key_prefix, client.key_hash, client.revoked_at = prefix, key_hash, None
+        client.save(update_fields=["key_prefix", "key_hash", "revoked_at"])
+        audit.audit_record(actor=actor, action=AuditAction.KEY_ROTATED, instance=client, changes=changes)
     return key
 
 
 def api_client_revoke(*, client: ApiClient, actor: Actor) -> ApiClient:
     """Stops the client's key from working, keeping the client and its history."""
     if client.revoked_at is None:
-        client.revoked_at = timezone.now()
-        client.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            client.revoked_at = timezone.now()
+            client.save(update_fields=["revoked_at"])
+            changes = {"revoked_at": [None, client.revoked_at.isoformat()]}
+            audit.audit_record(actor=actor, action=AuditAction.KEY_REVOKED, instance=client, changes=changes)
     return client
+
+
+def _entities_change(before: Iterable[LegalEntity], after: Iterable[LegalEntity]) -> dict:
+    """The client's legal entities as ``{"legal_entities": [old codes, new codes]}``, if they differ."""
+    old, new = sorted(entity.code for entity in before), sorted(entity.code for entity in after)
+    return {"legal_entities": [old, new]} if old != new else {}
 
 
 def api_client_authenticate(key: str) -> ApiClient | None:

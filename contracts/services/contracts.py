@@ -10,8 +10,9 @@ from django.db import DataError, IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from contracts.choices import AccountType, ContractFlowName, ContractStatus
+from contracts.choices import AccountType, AuditAction, ContractFlowName, ContractStatus
 from contracts.models import (
+    AuditEntry,
     ContactPerson,
     Contract,
     ContractStatusChange,
@@ -22,6 +23,7 @@ from contracts.models import (
     Worker,
 )
 
+from . import audit
 from .bulk import rows_insert
 from .common import (
     Actor,
@@ -267,8 +269,9 @@ def _upsert_part(
 
     lookups.save_new_contract_types(upsert.values.get("contract_type") for upsert in accepted.values())
     inserts: list[Contract] = []
+    entries: list[AuditEntry] = []
     for index, upsert in accepted.items():
-        result = _upsert_write(upsert, actor=actor, inserts=inserts)
+        result = _upsert_write(upsert, actor=actor, inserts=inserts, entries=entries)
         results[index] = result if result is not None else ContractUpsertResult(upsert.contract, UpsertOutcome.CREATED)
     if inserts:
         # New contracts whose flow has no effects: inserted, with their first status rows, in bulk.
@@ -276,16 +279,20 @@ def _upsert_part(
         rows_insert(
             ContractStatusChange, [_status_change(contract, previous_status="", actor=actor) for contract in inserts]
         )
+        entries.extend(_created_entry(contract, actor) for contract in inserts)
+    audit.audit_record_many(entries)
     return results
 
 
 def _upsert_write(
-    upsert: _Upsert, *, actor: Actor, inserts: list[Contract]
+    upsert: _Upsert, *, actor: Actor, inserts: list[Contract], entries: list[AuditEntry]
 ) -> ContractUpsertResult | ValidationFailed | None:
-    """Writes one checked record, or adds it to ``inserts`` (then ``None``)."""
+    """Writes one checked record, or adds it to ``inserts`` (then ``None``); adds the audit
+    entry of a written change to ``entries`` (its status change audits itself)."""
     contract, values, creating = upsert.contract, upsert.values, upsert.creating
     new_status = values.pop("status", None)
     changed = changed_fields(contract, values)
+    changes = {} if creating else audit.changes_for(contract, {name: values[name] for name in changed})
     for name in changed:
         setattr(contract, name, values[name])
     contract.last_synced_at = timezone.now()
@@ -316,7 +323,16 @@ def _upsert_write(
                 _apply_flow(contract, previous_status=previous_status, actor=actor)
     except ValidationFailed as failure:
         return failure
+    if creating:
+        entries.append(_created_entry(contract, actor))
+    elif changes:
+        entries.append(audit.audit_entry(actor=actor, action=AuditAction.UPDATED, instance=contract, changes=changes))
     return ContractUpsertResult(contract, UpsertOutcome.CREATED if creating else UpsertOutcome.UPDATED)
+
+
+def _created_entry(contract: Contract, actor: Actor) -> AuditEntry:
+    changes = audit.created_changes(contract)
+    return audit.audit_entry(actor=actor, action=AuditAction.CREATED, instance=contract, changes=changes)
 
 
 def _contracts_locked(upserts: Iterable[_Upsert]) -> dict[tuple[int, str], Contract]:
@@ -425,11 +441,12 @@ class _Lookups:
         problems.add("contract_type", f'no contract type "{name}" exists; create it first.', "not_found")
         return None
 
-    @staticmethod
-    def save_new_contract_types(contract_types: Iterable[ContractType | None]) -> None:
+    def save_new_contract_types(self, contract_types: Iterable[ContractType | None]) -> None:
         for contract_type in contract_types:
             if contract_type is not None and contract_type._state.adding:
                 contract_type.save()
+                changes, created = audit.created_changes(contract_type), AuditAction.CREATED
+                audit.audit_record(actor=self.actor, action=created, instance=contract_type, changes=changes)
 
     def worker(self, entity: LegalEntity, name: str, email: str) -> Worker | None:
         key = (entity.pk, name, email)
@@ -501,6 +518,9 @@ def contract_set_status(*, contract: Contract, status: str, actor: Actor) -> Con
         else:
             contract.save(update_fields=["status", "changed_by", "modified_at"])
         _status_change(contract, previous_status=previous_status, actor=actor).save()
+        if not creating:  # a new contract's entry is its creation's, written by whoever creates it
+            changes = {"status": [previous_status, status]}
+            audit.audit_record(actor=actor, action=AuditAction.STATUS_CHANGED, instance=contract, changes=changes)
         _apply_flow(contract, previous_status=previous_status or None, actor=actor)
     return contract
 
@@ -517,12 +537,24 @@ def contract_type_upsert(
     if flow is not None and flow not in flow_names():
         problems.add("flow", f'"{flow}" is not a registered flow; choose one of {", ".join(flow_names())}.')
     problems.raise_if_any()
-    contract_type, _ = ContractType.objects.get_or_create(name=name, defaults={"changed_by": actor.label})
-    for attr, value in (("description", description), ("flow", flow), ("is_active", is_active)):
-        if value is not None:
+    with transaction.atomic():
+        contract_type, created = ContractType.objects.get_or_create(name=name, defaults={"changed_by": actor.label})
+        values = {"description": description, "flow": flow, "is_active": is_active}
+        values = {attr: value for attr, value in values.items() if value is not None}
+        changes = audit.changes_for(contract_type, values)
+        for attr, value in values.items():
             setattr(contract_type, attr, value)
-    contract_type.changed_by = actor.label
-    contract_type.save()
+        contract_type.changed_by = actor.label
+        contract_type.save()
+        if created:
+            audit.audit_record(
+                actor=actor,
+                action=AuditAction.CREATED,
+                instance=contract_type,
+                changes=audit.created_changes(contract_type),
+            )
+        elif changes:
+            audit.audit_record(actor=actor, action=AuditAction.UPDATED, instance=contract_type, changes=changes)
     return contract_type
 
 
@@ -625,7 +657,10 @@ def contract_delete(*, contract: Contract, actor: Actor) -> None:
         raise ValidationFailed(
             [Problem("contract_id", f"is referenced by purchase agreement(s) {named}; it cannot be deleted.", "in_use")]
         )
-    contract.delete()
+    with transaction.atomic():
+        changes = audit.deleted_changes(contract)
+        audit.audit_record(actor=actor, action=AuditAction.DELETED, instance=contract, changes=changes)
+        contract.delete()
 
 
 def contract_type_create(
@@ -645,4 +680,7 @@ def contract_type_delete(*, contract_type: ContractType, actor: Actor) -> None:
         raise ValidationFailed(
             [Problem("name", f'contract type "{contract_type.name}" is used by {in_use} contract(s).', "in_use")]
         )
-    contract_type.delete()
+    with transaction.atomic():
+        changes = audit.deleted_changes(contract_type)
+        audit.audit_record(actor=actor, action=AuditAction.DELETED, instance=contract_type, changes=changes)
+        contract_type.delete()

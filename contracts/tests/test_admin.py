@@ -22,7 +22,13 @@ pytestmark = pytest.mark.django_db
 CONTRACTS_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label == "contracts"), key=lambda m: m._meta.label
 )
-VIEW_ONLY_MODELS = {models.Contract, models.ContractStatusChange, models.ChangeLog, models.IdempotencyRecord}
+VIEW_ONLY_MODELS = {
+    models.Contract,
+    models.ContractStatusChange,
+    models.ChangeLog,
+    models.IdempotencyRecord,
+    models.AuditEntry,
+}
 
 
 def admin_url(model_or_obj, view: str, *args) -> str:
