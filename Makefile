@@ -48,11 +48,15 @@ lint: install
 	$(BIN)/ruff check .
 
 # Schemathesis against every API operation with a larger budget than the suite's 25 examples
-# per operation (contracts/tests/api/test_schema_fuzz.py); FUZZ_MAX_EXAMPLES=1000 make fuzz for more.
+# per operation (contracts/tests/api/test_schema_fuzz.py), and the hypothesis properties of the
+# services' validators and the webhook intake with FUZZ_MAX_EXAMPLES each instead of 40-60;
+# FUZZ_MAX_EXAMPLES=1000 make fuzz for more.
 FUZZ_MAX_EXAMPLES ?= 300
+FUZZ_TESTS := contracts/tests/api/test_schema_fuzz.py contracts/tests/test_validator_properties.py \
+	connectors/tests/test_webhook_properties.py
 fuzz: install
 	CLMSITE_VAR_DIR=$(CURDIR)/var/test-fuzz FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) \
-		$(BIN)/pytest -m fuzz contracts/tests/api/test_schema_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
+		$(BIN)/pytest -m fuzz $(FUZZ_TESTS) -p no:cacheprovider $(PYTEST_ARGS)
 
 # The benchmarks of bench/ and their table (docs/performance.md); DATABASE_URL must name a
 # PostgreSQL database of their own. The webhook ones load the server with wrk, installed when missing.

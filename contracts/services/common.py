@@ -11,8 +11,11 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils import timezone
 
+from clmsite.middleware import unstorable_text
 from contracts.choices import ActorKind
 from contracts.models import LegalEntity
+
+TEXT_FIELDS = (models.CharField, models.TextField)
 
 
 @dataclass(frozen=True)
@@ -110,20 +113,76 @@ def clean_scalars(
             problems.add(name, "is not a field of this record.", "unknown_field")
             continue
         value = data[name]
-        if isinstance(value, str) and not isinstance(model_field, (models.CharField, models.TextField)):
+        wrong = _unusable_value(value, model_field)
+        if wrong is not None:
+            problems.add(name, wrong, "invalid")
+            continue
+        if isinstance(value, str) and not isinstance(model_field, TEXT_FIELDS):
             value = value.strip() or None
-        if value is None and isinstance(model_field, (models.CharField, models.TextField)):
+        if value is None and isinstance(model_field, TEXT_FIELDS):
             value = ""
         try:
             cleaned[name] = model_field.clean(value, None)
-            if isinstance(cleaned[name], datetime.datetime) and timezone.is_naive(cleaned[name]):
-                # A stamp without an offset is taken as UTC, so that stamps always compare.
-                cleaned[name] = timezone.make_aware(cleaned[name], datetime.UTC)
+            if isinstance(cleaned[name], datetime.datetime):
+                cleaned[name] = _stamp_in_utc(cleaned[name])
         except ValidationError as exc:
-            problems.add(name, " ".join(exc.messages), "invalid")
+            problems.add(name, _validation_message(exc, value, model_field), "invalid")
         except (TypeError, ValueError, ArithmeticError):
             problems.add(name, f"{value!r} is not a valid value.", "invalid")
     return cleaned
+
+
+def _unusable_value(value: Any, model_field: models.Field) -> str | None:
+    """Why ``value`` cannot be a value of ``model_field`` whatever its content, or None."""
+    if isinstance(value, (Mapping, list, tuple)) and not isinstance(model_field, models.JSONField):
+        return f"is {'an object' if isinstance(value, Mapping) else 'a list'}, not a single value."
+    if isinstance(value, bool) and not isinstance(model_field, models.BooleanField):
+        return f"is {str(value).lower()}, not {'text' if isinstance(model_field, TEXT_FIELDS) else 'a value'}."
+    if isinstance(value, str):
+        return unstorable_text(value)
+    return None
+
+
+def _stamp_in_utc(stamp: datetime.datetime) -> datetime.datetime:
+    """A stamp without an offset is taken as UTC, so that stamps always compare; one whose UTC
+    time falls outside years 1-9999 (``9999-12-31T23:59-01:00``) cannot be stored anywhere."""
+    if timezone.is_naive(stamp):
+        return timezone.make_aware(stamp, datetime.UTC)
+    try:
+        return stamp.astimezone(datetime.UTC)
+    except OverflowError:
+        raise ValueError("outside the years 1 to 9999 in UTC") from None
+
+
+def _validation_message(exc: ValidationError, value: Any, model_field: models.Field) -> str:
+    """Django's messages, except that a value outside the choices is answered with the choices."""
+    if any(error.code == "invalid_choice" for error in exc.error_list):
+        allowed = ", ".join(str(choice) for choice, _ in model_field.flatchoices if choice != "")
+        return f'"{value}" is not one of the allowed values: {allowed}.'
+    return " ".join(exc.messages)
+
+
+def reference_keys_checked(data: Mapping[str, Any], names: Iterable[str], problems: Problems) -> Mapping[str, Any]:
+    """``data`` without those references among ``names`` that are not given by a key (text or
+    a whole number, storable); each one left out is a problem under its name, so that the
+    lookups that follow see only keys."""
+    unusable = {}
+    for name in names:
+        value = data.get(name)
+        if value is None or isinstance(value, models.Model):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            unusable[name] = f"names a record by its key (text), not by {_json_kind(value)}."
+        elif isinstance(value, str) and unstorable_text(value):
+            unusable[name] = unstorable_text(value)
+    for name, message in unusable.items():
+        problems.add(name, message, "invalid")
+    return {key: value for key, value in data.items() if key not in unusable} if unusable else data
+
+
+def _json_kind(value: Any) -> str:
+    kinds = ((bool, "true or false"), (Mapping, "an object"), ((list, tuple), "a list"), (float, "a number"))
+    return next((kind for types, kind in kinds if isinstance(value, types)), type(value).__name__)
 
 
 def reject_unknown_keys(data: Mapping[str, Any], allowed: Iterable[str], problems: Problems) -> None:

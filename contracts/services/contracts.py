@@ -33,7 +33,9 @@ from .common import (
     changed_fields,
     clean_scalars,
     legal_entity_get,
+    reference_keys_checked,
     reject_unknown_keys,
+    unstorable_text,
 )
 from .references import Reference, master_data_reference, reference_resolve, worker_resolve
 
@@ -202,10 +204,13 @@ def _upsert_prepare(record: ContractInput, lookups: _Lookups) -> _Upsert:
         problems.add("contract_id", "is required.", "required")
     elif len(contract_id) > Contract._meta.get_field("contract_id").max_length:
         problems.add("contract_id", "is longer than 60 characters.")
-    data = record.data
+    elif unstorable_text(contract_id):
+        problems.add("contract_id", unstorable_text(contract_id))
+        contract_id = ""  # refused, and never looked up: the database cannot even compare it
+    data = reference_keys_checked(record.data, ("contract_type", "currency"), problems)
     reject_unknown_keys(data, CONTRACT_INPUT_FIELDS, problems)
     scalar_fields = CONTRACT_SCALAR_FIELDS
-    if "status" in data and data["status"] not in CONTRACT_STATUSES:
+    if "status" in data and (not isinstance(data["status"], str) or data["status"] not in CONTRACT_STATUSES):
         problems.found.append(_unknown_status_problem(data["status"]))
         scalar_fields = tuple(name for name in scalar_fields if name != "status")
     values = clean_scalars(Contract, data, scalar_fields, problems)
