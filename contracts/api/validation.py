@@ -28,7 +28,7 @@ from .serializers import (
     ValidationResultSerializer,
     parse_input,
 )
-from .views import AddressedAgreementMixin, ApiView, ownership_for
+from .views import AddressedAgreementMixin, ApiView, contract_link_refusals, ownership_for
 
 RESPONSES = {
     200: OpenApiResponse(ValidationResultSerializer, description='Valid: {"valid": true}.'),
@@ -102,20 +102,26 @@ class ValidateAgreementView(ValidationView):
         for key in AGREEMENT_SHOWN_ONLY:
             values.pop(key, None)
         entity = self.entity_for_write(values.pop("legal_entity", None))
+        refusals = contract_link_refusals(self.caller, values)
         agreement = None
         if values.get("agreement_id"):
             agreement = PurchaseAgreement.objects.filter(
                 legal_entity=entity, agreement_id=values["agreement_id"]
             ).first()
         actor = self.caller.actor
-        if agreement is not None:
-            self.require("change", PurchaseAgreement)
-            agreement_prepare(legal_entity=entity, data=values, actor=actor, agreement=agreement)
-        else:
-            self.require("add", PurchaseAgreement)
-            agreement_prepare(
-                legal_entity=entity, data=values, actor=actor, ownership=ownership_for(self.caller, values)
-            )
+        try:
+            if agreement is not None:
+                self.require("change", PurchaseAgreement)
+                agreement_prepare(legal_entity=entity, data=values, actor=actor, agreement=agreement)
+            else:
+                self.require("add", PurchaseAgreement)
+                agreement_prepare(
+                    legal_entity=entity, data=values, actor=actor, ownership=ownership_for(self.caller, values)
+                )
+        except ValidationFailed as failure:
+            raise ValidationFailed(refusals + failure.problems) from None
+        if refusals:
+            raise ValidationFailed(refusals)
 
 
 class ValidateLineInsertView(ValidationView):

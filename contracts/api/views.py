@@ -209,6 +209,27 @@ def keys_match(values: dict, **address) -> None:
         raise ValidationFailed(problems)
 
 
+def contract_link_refusals(caller: Caller, values: dict) -> list[Problem]:
+    """An agreement may name a contract of another legal entity only when the caller is
+    granted that legal entity: the link shows the contract with the agreement. A refused
+    link is taken out of ``values`` and refused like any legal entity not granted (unknown
+    codes alike), so that no answer tells whether the contract exists there."""
+    code = values.get("contract_legal_entity")
+    if code in (None, ""):
+        return []
+    if caller.grants(LegalEntity.objects.filter(code=str(code).strip().upper()).first()):
+        return []
+    values.pop("contract_id", None)
+    values.pop("contract_legal_entity")
+    return [Problem("contract_legal_entity", f"legal entity {code} is not granted to you.", "not_granted")]
+
+
+def contract_link_check(caller: Caller, values: dict) -> None:
+    refusals = contract_link_refusals(caller, values)
+    if refusals:
+        raise ValidationFailed(refusals)
+
+
 def ownership_for(caller: Caller, values: dict) -> str:
     """A new agreement is CLM-owned when the CLM integration pushes it for a contract;
     everything else (people, read-only clients, agreements without a contract) is SCM."""
@@ -219,6 +240,7 @@ def agreement_write(
     caller: Caller, *, entity: LegalEntity, agreement: PurchaseAgreement | None, values: dict
 ) -> PurchaseAgreement:
     """Creates the agreement (``agreement`` None; owned as ``ownership_for`` says) or updates it."""
+    contract_link_check(caller, values)
     if agreement is None:
         ownership = ownership_for(caller, values)
         return agreement_create(legal_entity=entity, data=values, actor=caller.actor, ownership=ownership)
@@ -675,6 +697,7 @@ class AgreementListView(AgreementViewMixin, ApiView):
     def post(self, request):
         values = parse_or_400(AgreementInputSerializer, request.data, ignore=AGREEMENT_SHOWN_ONLY)
         entity = self.entity_for_write(values.pop("legal_entity", None))
+        contract_link_check(self.caller, values)
         agreement = agreement_create(
             legal_entity=entity, data=values, actor=self.caller.actor, ownership=ownership_for(self.caller, values)
         )

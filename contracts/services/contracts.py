@@ -619,10 +619,10 @@ def _check_rules(contract: Contract, values: dict, problems: Problems, lookups: 
     if external_id and contract.connection_id:
         other = lookups.external_id_holder(contract, external_id)
         if other is not None:
+            # Named only in the same legal entity: the writer may not be granted another one's.
+            holder = f"contract {other[0]}" if other[1] == contract.legal_entity.code else "another contract"
             problems.add(
-                "external_contract_id",
-                f'"{external_id}" already identifies contract {other[0]} ({other[1]}) on this connection.',
-                "conflict",
+                "external_contract_id", f'"{external_id}" already identifies {holder} on this connection.', "conflict"
             )
 
 
