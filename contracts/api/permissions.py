@@ -53,6 +53,8 @@ class Caller:
     def granted_ids(self) -> frozenset[int] | None:
         """The granted legal entities' ids; ``None`` when every legal entity is granted."""
         if self.api_client is not None:
+            if hasattr(self.api_client, "granted_ids"):  # read when its key was checked
+                return self.api_client.granted_ids
             if self.api_client.cross_company:
                 return None
             return frozenset(self.api_client.legal_entities.values_list("pk", flat=True))

@@ -4,9 +4,12 @@ import datetime
 import hashlib
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from contracts.api.authentication import recent_clients
 from contracts.choices import ApiClientRole
 from contracts.models import ApiClient
 from contracts.services import Actor, api_client_authenticate, api_client_revoke, api_client_rotate_key
@@ -89,8 +92,22 @@ def test_last_used_is_recorded_without_a_write_per_request(legal_entity, django_
     assert first_use is not None
     assert ApiClient.objects.get(pk=client.pk).last_used_at == first_use
     ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now() - datetime.timedelta(hours=1))
+    recent_clients.clear()  # as CLIENT_TTL_SECONDS passing would
     api.get(URL)
     assert ApiClient.objects.get(pk=client.pk).last_used_at > first_use
+
+
+def test_a_checked_key_is_trusted_briefly_and_a_revocation_ends_that_at_once(legal_entity):
+    client = ApiClientFactory(legal_entities=[legal_entity])
+    api = with_header(f"Bearer {client.plaintext_key}")
+    api.get(URL)
+
+    with CaptureQueriesContext(connection) as second:
+        assert api.get(URL).status_code == 200
+    api_client_revoke(client=client, actor=Actor.system())
+
+    assert not any("contracts_apiclient" in query["sql"] for query in second.captured_queries)
+    assert api.get(URL).status_code == 401
 
 
 def test_the_clients_changes_are_recorded_under_its_name(api_client_for, legal_entity):
