@@ -15,7 +15,7 @@ from connectors.base import ContractRecord
 from connectors.deadletters import dead_letter_add
 from connectors.models import Connection, InboundEvent, NavigationLink
 from connectors.pull import pull_run_advance, pull_start
-from connectors.tests.test_admin import link_data
+from connectors.tests.test_admin import link_data, unchanged_connection_data
 from contracts.choices import (
     AccountType,
     ActorKind,
@@ -150,24 +150,11 @@ def test_navigation_links_the_clm_puts_and_replaces_are_its_entries(clm_key, con
 # --- Admins ------------------------------------------------------------------------------------
 
 
-def connection_data(connection: Connection, **changes) -> dict:
-    """What the connection page posts when only ``changes`` are typed in."""
-    return {
-        "name": connection.name,
-        "connector": connection.connector,
-        "base_url": connection.base_url,
-        "navigation_base_url": connection.navigation_base_url,
-        "enabled": "on",
-        "settings": "{}",
-        "new_credentials": "",
-        "new_webhook_secrets": "",
-        **changes,
-    }
-
-
 def test_typed_secrets_are_recorded_as_changed_never_as_values(admin_client, connection):
     url = reverse("admin:connectors_connection_change", args=[connection.pk])
-    data = connection_data(connection, new_credentials="client-id:rotated-credential", clear_webhook_secrets="on")
+    data = unchanged_connection_data(
+        connection, new_credentials="client-id:rotated-credential", clear_webhook_secrets="on"
+    )
 
     assert admin_client.post(url, data).status_code == 302
 

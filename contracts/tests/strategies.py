@@ -92,7 +92,8 @@ def odd_fields(names, *, unknown=("bogus_field", "")) -> st.SearchStrategy[dict]
 
 def property_settings(max_examples: int) -> settings:
     """Bounded and derandomized, so CI is reproducible; examples share the test's records on
-    purpose (each one is rolled back), so the function-scoped fixture check does not apply."""
+    purpose (each one is rolled back), so the function-scoped fixture check does not apply;
+    request bodies and the database make examples big and slow, which is not a defect here."""
     return settings(
         max_examples=max_examples,
         deadline=None,
@@ -103,6 +104,7 @@ def property_settings(max_examples: int) -> settings:
             HealthCheck.function_scoped_fixture,
             HealthCheck.too_slow,
             HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
             HealthCheck.filter_too_much,
         ],
     )

@@ -22,20 +22,19 @@ import json
 import os
 from contextlib import contextmanager
 
-import hypothesis
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
-from hypothesis import HealthCheck
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from contracts.choices import AgreementOwnership, ApiClientRole
 from contracts.tests import factories
+from contracts.tests.strategies import property_settings
 
 from .conftest import api_with_key
 from .factories import ApiClientFactory
@@ -216,22 +215,7 @@ def fuzz_headers(fuzz_world):
 
 
 @schema.parametrize()
-@hypothesis.settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=True,
-    # The fixtures' records are shared by every example on purpose (each request is rolled back);
-    # request bodies and the database make examples big and slow, which is not a defect here.
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-        HealthCheck.filter_too_much,
-    ],
-)
+@property_settings(MAX_EXAMPLES)
 def test_every_operation_answers_within_its_schema_and_never_with_a_server_error(case, fuzz_headers):
     call_and_validate(case, fuzz_headers(case))
 
