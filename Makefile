@@ -47,7 +47,7 @@ test: install $(CHROMIUM)
 lint: install
 	$(BIN)/ruff check .
 
-# Schemathesis against every API operation with a larger budget than the suite's 25 examples
+# Schemathesis against every API operation with a larger budget than the suite's 15 examples
 # per operation (contracts/tests/api/test_schema_fuzz.py), and the hypothesis properties of the
 # services' validators and the webhook intake with FUZZ_MAX_EXAMPLES each instead of 40-60;
 # FUZZ_MAX_EXAMPLES=1000 make fuzz for more.

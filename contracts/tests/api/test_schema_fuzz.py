@@ -13,7 +13,7 @@ towards real records some of the time.
 
 Checks: no 5xx, responses conform to the schema (body and headers), and statuses are
 documented ones. The budget is bounded and derandomized, so CI is reproducible:
-``FUZZ_MAX_EXAMPLES`` (default 25 per operation); ``make fuzz`` raises it.
+``FUZZ_MAX_EXAMPLES`` (default 15 per operation); ``make fuzz`` raises it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from .factories import ApiClientFactory
 
 pytestmark = pytest.mark.fuzz
 
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
 # Real records the seed below creates, by the path parameters that address them.
