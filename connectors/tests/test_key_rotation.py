@@ -7,13 +7,13 @@ from io import StringIO
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
-from django.db import connection as database
 from django.test import override_settings
 from django.urls import reverse
 
 from connectors.fields import SecretUnreadable
 from connectors.models import Connection
 from connectors.registry import connector_for
+from connectors.tests.test_encrypted_fields import stored_columns
 from contracts.tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -21,13 +21,6 @@ pytestmark = pytest.mark.django_db
 K1, K2, K3 = (Fernet.generate_key().decode() for _ in range(3))
 PULL_TOKEN = "pull-token-rotation-drill-4f1c"
 WEBHOOK_SECRETS = "whsec-rotation-old-77\nwhsec-rotation-new-88"
-
-
-def stored_columns(connection_pk):
-    table = database.ops.quote_name(Connection._meta.db_table)
-    with database.cursor() as cursor:
-        cursor.execute(f"SELECT credentials, webhook_secrets FROM {table} WHERE id = %s", [connection_pk])
-        return cursor.fetchone()
 
 
 def reencrypt(*args) -> str:
