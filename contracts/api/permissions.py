@@ -20,7 +20,7 @@ from rest_framework import permissions, status
 
 from contracts.models import ApiClient, LegalEntity
 from contracts.selectors import sees_every_legal_entity, visible_legal_entities
-from contracts.services import Actor
+from contracts.services import Actor, Problem, ValidationFailed
 
 from .errors import problem
 
@@ -154,3 +154,24 @@ def requested_legal_entity_ids(request, caller: Caller) -> list[int] | None:
         "or cross_company=true for every legal entity granted to you.",
         "scope_required",
     )
+
+
+def contract_link_refusals(caller: Caller, values: dict) -> list[Problem]:
+    """An agreement may name a contract of another legal entity only when the caller is
+    granted that legal entity: the link shows the contract with the agreement. A refused
+    link is taken out of ``values`` and refused like any legal entity not granted (unknown
+    codes alike), so that no answer tells whether the contract exists there."""
+    code = values.get("contract_legal_entity")
+    if code in (None, ""):
+        return []
+    if caller.grants(LegalEntity.objects.filter(code=str(code).strip().upper()).first()):
+        return []
+    values.pop("contract_id", None)
+    values.pop("contract_legal_entity")
+    return [Problem("contract_legal_entity", f"legal entity {code} is not granted to you.", "not_granted")]
+
+
+def contract_link_check(caller: Caller, values: dict) -> None:
+    refusals = contract_link_refusals(caller, values)
+    if refusals:
+        raise ValidationFailed(refusals)

@@ -18,7 +18,7 @@ from contracts.services import Problem, ValidationFailed, agreement_prepare, lin
 
 from . import schema
 from .errors import ApiProblem
-from .permissions import person_may
+from .permissions import contract_link_refusals, person_may
 from .serializers import (
     AGREEMENT_SHOWN_ONLY,
     TRACKING,
@@ -28,7 +28,7 @@ from .serializers import (
     ValidationResultSerializer,
     parse_input,
 )
-from .views import AddressedAgreementMixin, ApiView, contract_link_refusals, ownership_for
+from .views import AddressedAgreementMixin, ApiView, ownership_for
 
 RESPONSES = {
     200: OpenApiResponse(ValidationResultSerializer, description='Valid: {"valid": true}.'),

@@ -56,7 +56,14 @@ from .errors import ApiProblem, problem
 from .filters import ApiFilterBackend
 from .idempotency import idempotent
 from .pagination import ApiCursorPagination, LineCursorPagination, NameCursorPagination
-from .permissions import Caller, CallerPermission, caller_of, person_may, requested_legal_entity_ids
+from .permissions import (
+    Caller,
+    CallerPermission,
+    caller_of,
+    contract_link_check,
+    person_may,
+    requested_legal_entity_ids,
+)
 from .serializers import (
     AGREEMENT_SHOWN_ONLY,
     CONTRACT_ROWS,
@@ -207,27 +214,6 @@ def keys_match(values: dict, **address) -> None:
             )
     if problems:
         raise ValidationFailed(problems)
-
-
-def contract_link_refusals(caller: Caller, values: dict) -> list[Problem]:
-    """An agreement may name a contract of another legal entity only when the caller is
-    granted that legal entity: the link shows the contract with the agreement. A refused
-    link is taken out of ``values`` and refused like any legal entity not granted (unknown
-    codes alike), so that no answer tells whether the contract exists there."""
-    code = values.get("contract_legal_entity")
-    if code in (None, ""):
-        return []
-    if caller.grants(LegalEntity.objects.filter(code=str(code).strip().upper()).first()):
-        return []
-    values.pop("contract_id", None)
-    values.pop("contract_legal_entity")
-    return [Problem("contract_legal_entity", f"legal entity {code} is not granted to you.", "not_granted")]
-
-
-def contract_link_check(caller: Caller, values: dict) -> None:
-    refusals = contract_link_refusals(caller, values)
-    if refusals:
-        raise ValidationFailed(refusals)
 
 
 def ownership_for(caller: Caller, values: dict) -> str:
